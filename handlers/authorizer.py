@@ -1,0 +1,97 @@
+"""The REQUEST Lambda authorizer on ``$connect``.
+
+Answers: an IAM Allow policy for the ``methodArn`` with context ``{sub, ...claims}``;
+``Unauthorized`` (API Gateway answers 401) for a missing or invalid token; a Deny policy
+(403) for a verified token whose subject cannot identify a user. Authorizers cannot set
+response headers, so the subprotocol is echoed by ``$connect`` instead.
+See https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-websocket-api-lambda-auth.html
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any
+
+from handlers import clients, events, tokens
+from handlers.errors import AuthError
+from handlers.observability import event_log
+
+__all__ = ["handle", "handler", "load_verifier", "policy"]
+
+_MAX_SUB_LENGTH = 256
+_verifier: tokens.Verifier | None = None
+
+
+def policy(
+    principal: str, effect: str, method_arn: str, context: Mapping[str, Any] | None
+) -> dict[str, Any]:
+    """An authorizer response; its size counts against API Gateway's 8 KB limit."""
+    result: dict[str, Any] = {
+        "principalId": principal,
+        "policyDocument": {
+            "Version": "2012-10-17",
+            "Statement": [
+                {"Action": "execute-api:Invoke", "Effect": effect, "Resource": method_arn}
+            ],
+        },
+    }
+    if context:
+        result["context"] = dict(context)
+    return result
+
+
+def _csv(value: str | None) -> tuple[str, ...]:
+    return tuple(part.strip() for part in (value or "").split(",") if part.strip())
+
+
+def load_verifier(environ: Mapping[str, str] | None = None) -> tokens.Verifier:
+    """Build the verifier from the environment the component sets."""
+    env = os.environ if environ is None else environ
+    config = tokens.VerifierConfig(
+        algorithms=_csv(env.get("JWT_ALGORITHMS")),
+        issuer=env.get("JWT_ISSUER", ""),
+        audience=_csv(env.get("JWT_AUDIENCE")),
+        leeway_seconds=int(env.get("JWT_LEEWAY_SECONDS", "5")),
+        jwks_url=env.get("JWT_JWKS_URL") or None,
+        context_claims=_csv(env.get("JWT_CONTEXT_CLAIMS")),
+    )
+    parameter = env.get("JWT_SECRET_PARAMETER")
+
+    def load_secret() -> str:
+        if not parameter:
+            raise AuthError("JWT_SECRET_PARAMETER is not configured")
+        answer = clients.ssm().get_parameter(Name=parameter, WithDecryption=True)
+        return str(answer["Parameter"]["Value"])
+
+    return tokens.Verifier(config, secret_loader=load_secret if config.is_hmac else None)
+
+
+def handle(
+    event: events.Event, verifier: tokens.Verifier, environ: Mapping[str, str]
+) -> dict[str, Any]:
+    method_arn = str(event.get("methodArn", ""))
+    with event_log(event) as log:
+        try:
+            token = tokens.extract_token(
+                event,
+                _csv(environ.get("JWT_CARRIERS", "header,query")),
+                environ.get("JWT_QUERY_PARAMETER", "token"),
+            )
+            claims = verifier.verify(token)
+        except AuthError as exc:
+            log.set(outcome="unauthorized", reason=exc.reason)
+            raise Exception("Unauthorized") from None  # API Gateway: "Unauthorized" -> 401
+        sub = claims.get("sub")
+        if not isinstance(sub, str) or not sub or len(sub) > _MAX_SUB_LENGTH:
+            log.set(outcome="denied", reason="unusable sub claim")
+            return policy("anonymous", "Deny", method_arn, None)
+        log.set(outcome="allowed", sub=sub)
+        return policy(sub, "Allow", method_arn, verifier.context(claims))
+
+
+def handler(event: events.Event, context: object) -> dict[str, Any]:
+    global _verifier
+    if _verifier is None:
+        _verifier = load_verifier()
+    return handle(event, _verifier, os.environ)

@@ -1,0 +1,59 @@
+"""``$connect``: validate the room, record the connection, echo the subprotocol.
+
+Runs after the authorizer allowed the token. A non-2xx answer makes API Gateway refuse the
+handshake with that status, so a bad ``room_id`` is a 400 and nothing is written.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from handlers import clients, connections, events, protocol, settings
+from handlers.observability import event_log
+
+__all__ = ["handle", "handler", "selected_subprotocol"]
+
+
+def selected_subprotocol(offered: str | None) -> str | None:
+    """The subprotocol to answer with: ours if the client offered it.
+
+    API Gateway returns ``Sec-WebSocket-Protocol`` only when ``$connect`` sets it, and a
+    browser that offered protocols drops a handshake that selects none. The token offered
+    beside it is never echoed.
+    """
+    if not offered:
+        return None
+    names = [part.strip() for part in offered.split(",")]
+    return protocol.SUBPROTOCOL if protocol.SUBPROTOCOL in names else None
+
+
+def handle(event: events.Event, client: Any, cfg: settings.Settings) -> dict[str, Any]:
+    with event_log(event) as log:
+        room = events.query_param(event, "room_id")
+        log.set(room=room)
+        try:
+            protocol.validate_room_id(room)
+        except ValueError as exc:
+            log.set(outcome="rejected", reason=str(exc))
+            return events.response(400, str(exc))
+        assert room is not None
+        user = events.sender_sub(event)
+        if not user:
+            # Only reachable if the route is deployed without the authorizer.
+            log.set(outcome="rejected", reason="no verified subject")
+            return events.response(401, "Unauthorized")
+        conn = connections.Connection(
+            connection_id=events.connection_id(event),
+            room_id=room,
+            user_id=user,
+            connected_at=int(time.time() * 1000),
+        )
+        connections.put(client, cfg.table_name, conn, cfg.ttl_seconds)
+        subprotocol = selected_subprotocol(events.header(event, "Sec-WebSocket-Protocol"))
+        headers = {"Sec-WebSocket-Protocol": subprotocol} if subprotocol else None
+        return events.response(200, headers=headers)
+
+
+def handler(event: events.Event, context: object) -> dict[str, Any]:
+    return handle(event, clients.dynamodb(), settings.load())

@@ -1,0 +1,94 @@
+"""The connections table: who is connected to which room.
+
+Item: ``connectionId`` (hash key), ``roomId``, ``userId``, ``connectedAt`` (epoch ms) and
+``ttl`` (epoch s). The room index (hash ``roomId``) projects only ``ttl`` beside the keys, so
+a broadcast Queries exactly the room's members and reads a few bytes per member.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+__all__ = ["Connection", "delete", "get", "put", "room_members"]
+
+
+@dataclass(frozen=True)
+class Connection:
+    connection_id: str
+    room_id: str
+    user_id: str
+    connected_at: int
+
+
+def put(
+    client: DynamoDBClient,
+    table: str,
+    conn: Connection,
+    ttl_seconds: int,
+) -> None:
+    client.put_item(
+        TableName=table,
+        Item={
+            "connectionId": {"S": conn.connection_id},
+            "roomId": {"S": conn.room_id},
+            "userId": {"S": conn.user_id},
+            "connectedAt": {"N": str(conn.connected_at)},
+            "ttl": {"N": str(conn.connected_at // 1000 + ttl_seconds)},
+        },
+    )
+
+
+def get(client: DynamoDBClient, table: str, connection_id: str) -> Connection | None:
+    """Read one row, strongly consistent: the sender may have connected a moment ago.
+
+    Rows past their ``ttl`` count as absent (DynamoDB deletes expired items lazily).
+    """
+    item = client.get_item(
+        TableName=table,
+        Key={"connectionId": {"S": connection_id}},
+        ConsistentRead=True,
+    ).get("Item")
+    if not item or int(item["ttl"]["N"]) <= int(time.time()):
+        return None
+    return Connection(
+        connection_id=item["connectionId"]["S"],
+        room_id=item["roomId"]["S"],
+        user_id=item["userId"]["S"],
+        connected_at=int(item["connectedAt"]["N"]),
+    )
+
+
+def delete(client: DynamoDBClient, table: str, connection_id: str) -> None:
+    """Delete a row; deleting a row that is not there is not an error (idempotent)."""
+    client.delete_item(TableName=table, Key={"connectionId": {"S": connection_id}})
+
+
+def room_members(client: DynamoDBClient, table: str, index: str, room_id: str) -> Iterator[str]:
+    """Yield the connection ids in ``room_id`` with a Query on the room index, page by page.
+
+    Never a Scan: the cost is proportional to the room, not to the table.
+    """
+    now = str(int(time.time()))
+    kwargs: dict[str, object] = {
+        "TableName": table,
+        "IndexName": index,
+        "KeyConditionExpression": "roomId = :room",
+        "FilterExpression": "#ttl > :now",
+        "ProjectionExpression": "connectionId",
+        "ExpressionAttributeNames": {"#ttl": "ttl"},
+        "ExpressionAttributeValues": {":room": {"S": room_id}, ":now": {"N": now}},
+    }
+    while True:
+        page = client.query(**kwargs)  # type: ignore[arg-type]
+        for item in page.get("Items", []):
+            yield item["connectionId"]["S"]
+        last = page.get("LastEvaluatedKey")
+        if not last:
+            return
+        kwargs["ExclusiveStartKey"] = last

@@ -1,0 +1,29 @@
+"""``$disconnect``: delete the connection's row.
+
+Idempotent: API Gateway delivers ``$disconnect`` on a best-effort basis, and a fan-out may
+already have removed the row after a 410, so an unknown id is fine.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from handlers import clients, connections, events, settings
+from handlers.observability import event_log
+
+__all__ = ["handle", "handler"]
+
+
+def handle(event: events.Event, client: Any, cfg: settings.Settings) -> dict[str, Any]:
+    with event_log(event) as log:
+        ctx = event.get("requestContext") or {}
+        log.set(
+            disconnectStatusCode=ctx.get("disconnectStatusCode"),
+            disconnectReason=ctx.get("disconnectReason"),
+        )
+        connections.delete(client, cfg.table_name, events.connection_id(event))
+        return events.response(200)
+
+
+def handler(event: events.Event, context: object) -> dict[str, Any]:
+    return handle(event, clients.dynamodb(), settings.load())

@@ -1,0 +1,80 @@
+"""The client protocol: actions, frames, error codes and limits.
+
+Sans-I/O: plain functions from data to data, shared by every handler and by the docs.
+Limits come from the API Gateway WebSocket quotas
+(https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-execution-service-websocket-limits-table.html).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+import uuid
+from typing import Any
+
+__all__ = [
+    "MAX_MESSAGE_BYTES",
+    "ROOM_ID_PATTERN",
+    "SUBPROTOCOL",
+    "SUPPORTED_ACTIONS",
+    "encode",
+    "error_frame",
+    "message_frame",
+    "parse_action_body",
+    "validate_room_id",
+]
+
+#: API Gateway refuses PostToConnection data over 128 KB (413) and closes on larger messages.
+MAX_MESSAGE_BYTES = 131_072
+
+#: Room ids: 1-128 letters, digits and ``-_.:``; keeps keys, logs and URLs unambiguous.
+ROOM_ID_PATTERN = re.compile(r"^[A-Za-z0-9_.:\-]{1,128}$")
+
+#: The application subprotocol a browser offers beside its token
+#: (``new WebSocket(url, ["realtime-socket", token])``); ``$connect`` echoes it.
+SUBPROTOCOL = "realtime-socket"
+
+SUPPORTED_ACTIONS = ("sendmessage", "ping")
+
+
+def validate_room_id(value: str | None) -> str:
+    """Return ``value`` if it is a valid room id, else raise ``ValueError`` with the reason."""
+    if value is None or value == "":
+        raise ValueError("room_id query parameter is required")
+    if not ROOM_ID_PATTERN.match(value):
+        raise ValueError("room_id must be 1-128 characters of letters, digits and -_.:")
+    return value
+
+
+def encode(frame: dict[str, Any]) -> bytes:
+    """Serialise a frame compactly; the byte length is what API Gateway bills and limits."""
+    return json.dumps(frame, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def error_frame(code: str, message: str) -> dict[str, Any]:
+    """An error frame sent to one client; ``code`` is stable, ``message`` is for humans."""
+    return {"type": "error", "code": code, "message": message}
+
+
+def message_frame(room: str, sender: str, data: Any) -> dict[str, Any]:
+    """The frame every member of ``room`` receives for one ``sendmessage``."""
+    return {
+        "type": "message",
+        "room": room,
+        "from": sender,
+        "data": data,
+        "id": uuid.uuid4().hex,
+        "ts": int(time.time() * 1000),
+    }
+
+
+def parse_action_body(body: str | None) -> dict[str, Any] | None:
+    """Parse a frame body as a JSON object, or return None when it is anything else."""
+    if body is None:
+        return None
+    try:
+        value = json.loads(body)
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None

@@ -1,0 +1,7 @@
+"""``python -m realtime_socket``: the same as the ``realtime-socket`` command."""
+
+import sys
+
+from realtime_socket.cli import main
+
+sys.exit(main())

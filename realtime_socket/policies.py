@@ -1,0 +1,165 @@
+"""IAM policy documents as pure functions of ARNs.
+
+Least privilege per function: only the DynamoDB actions it calls, on the table or its room
+index, and ``execute-api:ManageConnections`` only for the @connections methods it uses.
+No statement ever has a bare ``*`` action or resource.
+IAM for the callback API: https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-websocket-control-access-iam.html
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+__all__ = [
+    "ROUTE_GRANTS",
+    "Grants",
+    "account_logging_policy",
+    "assume_role_policy",
+    "function_policy",
+    "manage_connections_arns",
+    "publish_policy",
+]
+
+
+class Grants:
+    """What one function may do: table actions, index actions, @connections methods."""
+
+    def __init__(
+        self,
+        table: Sequence[str] = (),
+        index: Sequence[str] = (),
+        connections: Sequence[str] = (),
+    ) -> None:
+        self.table = tuple(table)
+        self.index = tuple(index)
+        self.connections = tuple(connections)
+
+    def __add__(self, other: Grants) -> Grants:
+        def merge(a: tuple[str, ...], b: tuple[str, ...]) -> tuple[str, ...]:
+            return tuple(dict.fromkeys(a + b))  # order-preserving union
+
+        return Grants(
+            merge(self.table, other.table),
+            merge(self.index, other.index),
+            merge(self.connections, other.connections),
+        )
+
+
+#: Grants of the built-in routes' functions, by handler module.
+ROUTE_GRANTS: dict[str, Grants] = {
+    "connect": Grants(table=["dynamodb:PutItem"]),
+    "disconnect": Grants(table=["dynamodb:DeleteItem"]),
+    "sendmessage": Grants(
+        table=["dynamodb:GetItem", "dynamodb:DeleteItem"],
+        index=["dynamodb:Query"],
+        connections=["POST"],
+    ),
+    "ping": Grants(),
+    "default": Grants(),
+}
+
+#: Grants an extra route gets for each permission it declares.
+PERMISSION_GRANTS: dict[str, Grants] = {
+    "read": Grants(table=["dynamodb:GetItem"], index=["dynamodb:Query"]),
+    "write": Grants(table=["dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"]),
+    "publish": Grants(connections=["POST"]),
+}
+
+
+def assume_role_policy(service: str) -> str:
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Principal": {"Service": service},
+                    "Action": "sts:AssumeRole",
+                }
+            ],
+        }
+    )
+
+
+def manage_connections_arns(execution_arn: str, stage: str, methods: Sequence[str]) -> list[str]:
+    """``{executionArn}/{stage}/{METHOD}/@connections/*`` for each method used."""
+    return [f"{execution_arn}/{stage}/{method}/@connections/*" for method in methods]
+
+
+def _statement(actions: Sequence[str], resources: Sequence[str]) -> dict[str, Any]:
+    return {"Effect": "Allow", "Action": list(actions), "Resource": list(resources)}
+
+
+def function_policy(
+    *,
+    log_group_arn: str,
+    grants: Grants,
+    table_arn: str | None = None,
+    index_name: str = "room-index",
+    execution_arn: str | None = None,
+    stage: str | None = None,
+    ssm_parameter_arn: str | None = None,
+) -> str:
+    """The inline policy of one function's role."""
+    statements = [_statement(["logs:CreateLogStream", "logs:PutLogEvents"], [f"{log_group_arn}:*"])]
+    if grants.table:
+        assert table_arn
+        statements.append(_statement(grants.table, [table_arn]))
+    if grants.index:
+        assert table_arn
+        statements.append(_statement(grants.index, [f"{table_arn}/index/{index_name}"]))
+    if grants.connections:
+        assert execution_arn and stage
+        statements.append(
+            _statement(
+                ["execute-api:ManageConnections"],
+                manage_connections_arns(execution_arn, stage, grants.connections),
+            )
+        )
+    if ssm_parameter_arn:
+        statements.append(_statement(["ssm:GetParameter"], [ssm_parameter_arn]))
+    return json.dumps({"Version": "2012-10-17", "Statement": statements})
+
+
+def publish_policy(
+    *, table_arn: str, execution_arn: str, stage: str, index_name: str = "room-index"
+) -> str:
+    """What ``grant_publish`` gives another service: find a room's members and post to them."""
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                _statement(["dynamodb:Query"], [f"{table_arn}/index/{index_name}"]),
+                _statement(
+                    ["execute-api:ManageConnections"],
+                    manage_connections_arns(execution_arn, stage, ["POST"]),
+                ),
+            ],
+        }
+    )
+
+
+def account_logging_policy(partition: str, region: str, account: str) -> str:
+    """What API Gateway needs to write execution logs, scoped to its own log groups."""
+    groups = f"arn:{partition}:logs:{region}:{account}:log-group:API-Gateway-Execution-Logs_*"
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                _statement(
+                    [
+                        "logs:CreateLogGroup",
+                        "logs:CreateLogStream",
+                        "logs:DescribeLogGroups",
+                        "logs:DescribeLogStreams",
+                        "logs:PutLogEvents",
+                        "logs:GetLogEvents",
+                        "logs:FilterLogEvents",
+                    ],
+                    [groups, f"{groups}:log-stream:*"],
+                )
+            ],
+        }
+    )
