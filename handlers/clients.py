@@ -26,7 +26,7 @@ _cache: dict[str, Any] = {}
 def dynamodb() -> DynamoDBClient:
     if "dynamodb" not in _cache:
         _cache["dynamodb"] = boto3.client(
-            "dynamodb", config=Config(retries={"mode": "standard", "max_attempts": 5})
+            "dynamodb", config=Config(retries={"mode": "standard", "total_max_attempts": 6})
         )
     client: DynamoDBClient = _cache["dynamodb"]
     return client
@@ -45,7 +45,7 @@ def management_api(endpoint: str) -> ApiGatewayManagementApiClient:
             endpoint_url=endpoint,
             config=Config(
                 max_pool_connections=pool,
-                retries={"mode": "standard", "max_attempts": 4},
+                retries={"mode": "standard", "total_max_attempts": 4},
                 connect_timeout=2,
                 read_timeout=5,
             ),

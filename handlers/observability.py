@@ -42,7 +42,8 @@ def event_log(event: events.Event, stream: TextIO | None = None) -> Iterator[Eve
     try:
         yield log
     except Exception as exc:
-        log.set(outcome="error", error=type(exc).__name__)
+        if log.fields["outcome"] == "ok":  # keep a refusal the handler already recorded
+            log.set(outcome="error", error=type(exc).__name__)
         raise
     finally:
         log.fields["durationMs"] = round((time.perf_counter() - started) * 1000, 3)

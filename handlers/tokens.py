@@ -37,6 +37,8 @@ CARRIERS = ("header", "query", "protocol")
 #: Anything longer is refused before parsing; API Gateway's own header limit is 10 KB.
 MAX_TOKEN_BYTES = 8192
 MAX_LEEWAY_SECONDS = 30
+#: Key ids only select a key from the JWKS we fetched; still, refuse anything that is not a
+#: plain base64/url-safe identifier (Cognito kids contain + / =).
 _KID = re.compile(r"^[A-Za-z0-9_.\-:=+/]{1,256}$")
 _FORBIDDEN_HEADERS = ("jku", "x5u", "jwk", "x5c")
 
@@ -160,7 +162,7 @@ class Verifier:
         if header.get("alg") not in self.config.algorithms:
             raise AuthError("token algorithm is not one of the configured algorithms")
         kid = header.get("kid")
-        if kid is not None and (not isinstance(kid, str) or not _KID.match(kid)):
+        if kid is not None and (not isinstance(kid, str) or not _KID.match(kid) or ".." in kid):
             raise AuthError("token kid has invalid characters")
         key = self._hmac_key() if self.config.is_hmac else self._jwks_key(token)
         try:

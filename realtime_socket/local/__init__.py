@@ -1,0 +1,1 @@
+"""The local runtime: what the stack program declares, served on localhost with AWS semantics."""

@@ -1,0 +1,92 @@
+"""$connect: room validation, the row it writes, the subprotocol it echoes."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+
+from handlers import connect, connections
+from tests.helpers import load_event, mint
+
+
+def _row(db, cfg, cid="conn-A="):
+    return db.get_item(TableName=cfg.table_name, Key={"connectionId": {"S": cid}}).get("Item")
+
+
+def test_connect_records_room_user_and_ttl(table):
+    db, cfg = table
+    before = int(time.time())
+    answer = connect.handle(load_event("connect"), db, cfg)
+    assert answer["statusCode"] == 200
+    item = _row(db, cfg)
+    assert item["roomId"]["S"] == "lobby"
+    assert item["userId"]["S"] == "alice"
+    ttl = int(item["ttl"]["N"])
+    # API Gateway's 2-hour cap plus a margin, so a late $disconnect still finds the row.
+    assert before + 2 * 3600 < ttl <= int(time.time()) + cfg.ttl_seconds
+    assert abs(int(item["connectedAt"]["N"]) / 1000 - before) < 5
+
+
+@pytest.mark.parametrize(
+    "room",
+    [None, "", "x" * 129, "a/b", "../etc", "room id", "room\u0000", "r\u00e9sum\u00e9", "a?b"],
+)
+def test_bad_room_id_is_refused_with_400_and_nothing_written(table, room):
+    db, cfg = table
+    event = load_event("connect")
+    event["queryStringParameters"] = {} if room is None else {"room_id": room}
+    answer = connect.handle(event, db, cfg)
+    assert answer["statusCode"] == 400
+    assert "room_id" in answer["body"]
+    assert _row(db, cfg) is None
+
+
+@pytest.mark.parametrize("room", ["a", "x" * 128, "team-1_dev.eu:ops"])
+def test_valid_room_ids_at_the_edges_are_accepted(table, room):
+    db, cfg = table
+    event = load_event("connect")
+    event["queryStringParameters"] = {"room_id": room}
+    assert connect.handle(event, db, cfg)["statusCode"] == 200
+    assert connections.get(db, cfg.table_name, "conn-A=").room_id == room
+
+
+def test_without_verified_subject_nothing_is_written(table):
+    db, cfg = table
+    event = load_event("connect", authorizer=None)
+    assert connect.handle(event, db, cfg)["statusCode"] == 401
+    assert _row(db, cfg) is None
+
+
+def test_subprotocol_is_echoed_without_the_token(table):
+    db, cfg = table
+    token = mint()
+    event = load_event("connect")
+    event["headers"]["Sec-WebSocket-Protocol"] = f"realtime-socket, {token}"
+    answer = connect.handle(event, db, cfg)
+    assert answer["headers"] == {"Sec-WebSocket-Protocol": "realtime-socket"}
+    assert token not in json.dumps(answer)
+
+
+def test_no_subprotocol_header_unless_offered(table):
+    db, cfg = table
+    answer = connect.handle(load_event("connect"), db, cfg)
+    assert "headers" not in answer
+
+
+def test_one_json_log_line_without_the_token(table, capsys):
+    db, cfg = table
+    token = mint()
+    event = load_event("connect")
+    event["queryStringParameters"]["token"] = token
+    connect.handle(event, db, cfg)
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == 1
+    record = json.loads(lines[0])
+    assert record["route"] == "$connect"
+    assert record["connectionId"] == "conn-A="
+    assert record["room"] == "lobby"
+    assert record["outcome"] == "ok"
+    assert record["durationMs"] >= 0
+    assert token not in lines[0]

@@ -1,0 +1,33 @@
+"""$disconnect deletes the row and is idempotent."""
+
+from __future__ import annotations
+
+import json
+
+from handlers import connect, connections, disconnect
+from tests.helpers import load_event
+
+
+def test_disconnect_deletes_the_row(table):
+    db, cfg = table
+    connect.handle(load_event("connect"), db, cfg)
+    assert connections.get(db, cfg.table_name, "conn-A=") is not None
+    assert disconnect.handle(load_event("disconnect"), db, cfg)["statusCode"] == 200
+    assert connections.get(db, cfg.table_name, "conn-A=") is None
+
+
+def test_unknown_or_repeated_disconnect_is_fine(table, capsys):
+    db, cfg = table
+    for _ in range(2):
+        assert disconnect.handle(load_event("disconnect"), db, cfg)["statusCode"] == 200
+    last = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert last["outcome"] == "ok"
+    assert last["disconnectStatusCode"] == 1001
+
+
+def test_disconnect_leaves_other_connections(table):
+    db, cfg = table
+    connect.handle(load_event("connect"), db, cfg)
+    connect.handle(load_event("connect", connectionId="conn-B="), db, cfg)
+    disconnect.handle(load_event("disconnect"), db, cfg)
+    assert connections.get(db, cfg.table_name, "conn-B=") is not None

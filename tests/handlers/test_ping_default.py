@@ -1,0 +1,49 @@
+"""ping answers pong; $default answers an error frame naming the supported actions."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from handlers import default, ping
+from tests.helpers import FakeContext, load_event
+
+
+def test_ping_answers_pong_through_the_route_response():
+    event = load_event("sendmessage", routeKey="ping")
+    event["body"] = '{"action":"ping"}'
+    answer = ping.handler(event, FakeContext())
+    assert answer["statusCode"] == 200
+    assert json.loads(answer["body"]) == {"type": "pong"}
+
+
+@pytest.mark.parametrize(
+    ("body", "code"),
+    [
+        ("not json", "invalid_frame"),
+        ("[1,2]", "invalid_frame"),
+        ('"text"', "invalid_frame"),
+        ("", "invalid_frame"),
+        (None, "invalid_frame"),
+        ('{"data": 1}', "missing_action"),
+        ('{"action": "launch"}', "unknown_action"),
+    ],
+)
+def test_default_error_frames(body, code):
+    event = load_event("sendmessage", routeKey="$default")
+    event["body"] = body
+    answer = default.handler(event, FakeContext())
+    frame = json.loads(answer["body"])
+    assert frame["type"] == "error"
+    assert frame["code"] == code
+    assert "sendmessage" in frame["message"]
+    assert "ping" in frame["message"]
+
+
+def test_default_handles_base64_binary_frames():
+    event = load_event("sendmessage", routeKey="$default")
+    event["body"] = "//79"  # base64 of invalid UTF-8 bytes
+    event["isBase64Encoded"] = True
+    frame = json.loads(default.handler(event, FakeContext())["body"])
+    assert frame["code"] == "invalid_frame"
