@@ -1,0 +1,191 @@
+"""Arguments are validated before any resource exists, with every problem in one error."""
+
+from __future__ import annotations
+
+import pulumi
+import pytest
+
+from realtime_socket.args import resolve
+from tests.helpers import evaluate_socket, jwt_args
+
+
+def problems(name: str = "chat", **args) -> dict[str, str]:
+    with pytest.raises(pulumi.InputPropertiesError) as caught:
+        resolve(name, {"jwt": jwt_args(), **args})
+    errors = caught.value.errors or []
+    assert str(len(errors)) in caught.value.message
+    for error in errors:
+        assert error["property_path"] in caught.value.message
+    return {e["property_path"]: e["reason"] for e in errors}
+
+
+def test_defaults_are_valid():
+    resolved = resolve("chat", {"jwt": jwt_args()})
+    assert resolved.stage_name == "live"
+    assert [r.key for r in resolved.routes] == [
+        "$connect",
+        "$disconnect",
+        "$default",
+        "sendmessage",
+        "ping",
+    ]
+    assert resolved.jwt.carriers == ("query",)
+    assert resolved.jwt.algorithms == ("HS256",)
+
+
+def test_every_problem_is_reported_at_once():
+    found = problems(
+        "Bad Name!",
+        stage_name="no spaces",
+        throttling={"burst_limit": -1, "rate_limit": 20000},
+        logging_level="DEBUG",
+        functions={"architecture": "sparc", "memory_mb": 64, "timeout_seconds": 30},
+    )
+    assert set(found) == {
+        "name",
+        "stage_name",
+        "throttling.burst_limit",
+        "throttling.rate_limit",
+        "logging_level",
+        "functions.architecture",
+        "functions.memory_mb",
+        "functions.timeout_seconds",
+    }
+
+
+def test_invalid_args_create_no_resources():
+    with pytest.raises(pulumi.InputPropertiesError):
+        evaluate_socket("chat", stage_name="bad stage")
+
+
+@pytest.mark.parametrize(
+    ("jwt", "path"),
+    [
+        ({"algorithms": ["none"]}, "jwt.algorithms"),
+        ({"algorithms": ["HS256", "RS256"]}, "jwt.algorithms"),
+        ({"algorithms": ["XS999"]}, "jwt.algorithms"),
+        ({"algorithms": ["RS256"]}, "jwt.jwks_url"),
+        ({"jwks_url": "https://idp/jwks"}, "jwt.jwks_url"),
+        ({"algorithms": ["RS256"], "jwks_url": "http://idp/jwks", "secret": None}, "jwt.jwks_url"),
+        ({"secret": None}, "jwt.secret"),
+        ({"secret": "short"}, "jwt.secret"),
+        ({"secret_parameter_name": "no-slash"}, "jwt.secret_parameter_name"),
+        ({"issuer": ""}, "jwt.issuer"),
+        ({"audience": []}, "jwt.audience"),
+        ({"carriers": ["cookie"]}, "jwt.carriers"),
+        ({"carriers": ["query", "query"]}, "jwt.carriers"),
+        ({"carriers": []}, "jwt.carriers"),
+        ({"leeway_seconds": 120}, "jwt.leeway_seconds"),
+        ({"context_claims": ["sub"]}, "jwt.context_claims"),
+        ({"query_parameter": "a b"}, "jwt.query_parameter"),
+        ({"colour": "blue"}, "jwt.colour"),
+    ],
+)
+def test_jwt_settings(jwt, path):
+    args = jwt_args(**jwt)
+    args = {k: v for k, v in args.items() if v is not None}
+    with pytest.raises(pulumi.InputPropertiesError) as caught:
+        resolve("chat", {"jwt": args})
+    assert path in {e["property_path"] for e in caught.value.errors or []}
+
+
+def test_two_key_sources_are_refused():
+    with pytest.raises(pulumi.InputPropertiesError, match="exactly one key source"):
+        resolve("chat", {"jwt": jwt_args(secret_parameter_name="/x")})
+
+
+def test_missing_jwt_is_refused():
+    with pytest.raises(pulumi.InputPropertiesError, match="jwt"):
+        resolve("chat", {})
+
+
+@pytest.mark.parametrize(
+    ("routes", "path"),
+    [
+        ({"$connect": {"handler": "handlers.ping.handler"}}, "routes.$connect"),
+        ({"$custom": {"handler": "a.b"}}, "routes.$custom"),
+        ({"sendmessage": {"handler": "a.b"}}, "routes.sendmessage"),
+        ({"bad key!": {"handler": "a.b"}}, "routes.bad key!"),
+        ({"x": {"handler": "nodot"}}, "routes.x.handler"),
+        ({"x": {"handler": "a.b", "permissions": ["admin"]}}, "routes.x.permissions"),
+        ({"x": {"handler": "a.b", "environment": {"1BAD": "v"}}}, "routes.x.environment"),
+        ({"x": {"handler": "a.b", "reply": "yes"}}, "routes.x.reply"),
+        ({"a.b": {"handler": "a.b"}, "a-b": {"handler": "a.b"}}, "routes.a-b"),
+        ({"x": "handlers.ping.handler"}, "routes.x"),
+    ],
+)
+def test_route_settings(routes, path):
+    assert path in problems(routes=routes)
+
+
+def test_route_quota_is_enforced():
+    routes = {f"r{i}": {"handler": "handlers.ping.handler"} for i in range(296)}
+    assert "routes" in problems(routes=routes)
+
+
+@pytest.mark.parametrize(
+    ("args", "path"),
+    [
+        ({"domain": {"name": "ws.example.com"}}, "domain"),
+        ({"domain": {"name": "Not A Host", "certificate_arn": "arn:aws:acm:x"}}, "domain.name"),
+        (
+            {"domain": {"name": "ws.example.com", "certificate_arn": "nope"}},
+            "domain.certificate_arn",
+        ),
+        (
+            {
+                "domain": {
+                    "name": "ws.example.com",
+                    "certificate_arn": "arn:aws:x",
+                    "mapping_key": "a/b",
+                }
+            },
+            "domain.mapping_key",
+        ),
+        ({"mapping": {"domain_name": "ws.example.com"}}, "mapping.mapping_key"),
+        ({"mapping": {"mapping_key": "chat"}}, "mapping.domain_name"),
+        (
+            {
+                "domain": {"name": "ws.example.com", "certificate_arn": "arn:aws:x"},
+                "mapping": {"domain_name": "ws.example.com", "mapping_key": "chat"},
+            },
+            "domain",
+        ),
+    ],
+)
+def test_domain_settings(args, path):
+    assert path in problems(**args)
+
+
+@pytest.mark.parametrize(
+    ("args", "path"),
+    [
+        ({"access_log_retention_days": 2}, "access_log_retention_days"),
+        ({"functions": {"log_retention_days": 8}}, "functions.log_retention_days"),
+        ({"functions": {"runtime": "python3.9"}}, "functions.runtime"),
+        ({"functions": {"fanout_concurrency": 0}}, "functions.fanout_concurrency"),
+        ({"table": {"point_in_time_recovery": "yes"}}, "table.point_in_time_recovery"),
+        ({"data_trace": "no"}, "data_trace"),
+        ({"route_selection_expression": "action"}, "route_selection_expression"),
+        ({"tags": {"a": 1}}, "tags"),
+        ({"unknown_arg": 1}, "unknown_arg"),
+        ({"throttling": {"burst_limit": True}}, "throttling.burst_limit"),
+    ],
+)
+def test_other_settings(args, path):
+    assert path in problems(**args)
+
+
+@pytest.mark.parametrize("name", ["", "Chat", "1chat", "chat_room", "x" * 25])
+def test_namespace_names(name):
+    assert "name" in problems(name)
+
+
+def test_handler_constants_match_the_components_copy():
+    from handlers import tokens
+    from realtime_socket import args
+
+    assert args.HMAC_ALGORITHMS == tokens.HMAC_ALGORITHMS
+    assert args.ASYMMETRIC_ALGORITHMS == tokens.ASYMMETRIC_ALGORITHMS
+    assert args.CARRIERS == tokens.CARRIERS
+    assert args.MAX_LEEWAY_SECONDS == tokens.MAX_LEEWAY_SECONDS
