@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
+import errno
+import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -10,6 +13,9 @@ from pathlib import Path
 import pulumi
 
 from realtime_socket import engine, plan, stackconfig
+from realtime_socket.local import devtokens
+from realtime_socket.local import model as local_model
+from realtime_socket.local.server import LocalRuntime, RuntimeOptions, print_log
 
 __all__ = ["main"]
 
@@ -35,6 +41,93 @@ def _cmd_plan(args: argparse.Namespace) -> int:
     return 0
 
 
+def _wscat_command(runtime_url: str, token: str, carriers: list[str]) -> str:
+    """A ready-to-paste wscat command using the first carrier the stack accepts."""
+    room = "room_id=lobby"
+    if not carriers or carriers[0] == "query":
+        return f'wscat -c "{runtime_url}?{room}&token={token}"'
+    if carriers[0] == "header":
+        return f'wscat -c "{runtime_url}?{room}" -H "Authorization: Bearer {token}"'
+    return f'wscat -c "{runtime_url}?{room}" -s realtime-socket -s {token}'
+
+
+async def _serve(
+    model: local_model.LocalModel, options: RuntimeOptions, cfg: stackconfig.StackConfig
+) -> None:
+    runtime = LocalRuntime(model, options)
+    try:
+        await runtime.start()
+    except BaseException:
+        await runtime.stop()
+        raise
+    print(f"realtime-socket dev: stack {cfg.project}/{cfg.stack}, offline, API Gateway semantics")
+    for key in cfg.stand_ins:
+        print(f"note: {key} is a local development stand-in (not the stack's secret)")
+    for name in runtime.dev_parameters:
+        print(f"note: SSM parameter {name} holds the development secret locally")
+    for ns, api in model.apis.items():
+        print(f"  {ns:<12} {runtime.ws_url(ns)}   @connections {runtime.management_url(ns)}")
+        print(f"  {'':<12} routes: {', '.join(api.routes)}")
+    print(f"  {'AWS APIs':<12} {runtime.aws_endpoint} (DynamoDB, SSM: moto)")
+    first = next(iter(model.apis))
+    try:
+        token = devtokens.mint(model, first, sub="alice")
+        authorizer = model.apis[first].connect_authorizer
+        carriers = (
+            authorizer.function.environment.get("JWT_CARRIERS", "query").split(",")
+            if authorizer
+            else []
+        )
+        print("\nTry it (token valid for 1 hour, sub=alice):")
+        print(f"  {_wscat_command(runtime.ws_url(first), token, carriers)}")
+        print('  > {"action":"sendmessage","data":"hello"}')
+    except devtokens.TokenError as exc:
+        print(f"\n{exc}")
+    print("\nCtrl-C to stop.", flush=True)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    print("\nstopping: closing connections, functions and the local AWS APIs...", flush=True)
+    await runtime.stop()
+    print("stopped cleanly", flush=True)
+
+
+def _cmd_dev(args: argparse.Namespace) -> int:
+    cfg, recording = _evaluate(Path(args.project_dir), args.stack)
+    model = local_model.build(recording)
+    management_port = args.management_port
+    if management_port is None:
+        management_port = args.port + 1 if args.port else 0
+    options = RuntimeOptions(
+        host=args.host,
+        port=args.port,
+        management_port=management_port,
+        idle_timeout=args.idle_timeout,
+        max_duration=args.max_duration,
+        log=print_log(),
+    )
+    try:
+        asyncio.run(_serve(model, options, cfg))
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            raise OSError(
+                f"port {args.port} or {management_port} is already in use: "
+                "choose others with --port and --management-port"
+            ) from exc
+        raise
+    return 0
+
+
+def _cmd_token(args: argparse.Namespace) -> int:
+    _, recording = _evaluate(Path(args.project_dir), args.stack)
+    model = local_model.build(recording)
+    claims = dict(item.split("=", 1) for item in args.claim)
+    print(devtokens.mint(model, args.namespace, sub=args.sub, ttl_seconds=args.ttl, claims=claims))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="realtime-socket", description="Room-based WebSocket services on AWS, locally too."
@@ -44,6 +137,27 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--stack", default="dev", help="stack name (reads Pulumi.<stack>.yaml)")
     p.add_argument("--project-dir", default=".", help="folder holding Pulumi.yaml")
     p.set_defaults(func=_cmd_plan)
+
+    d = commands.add_parser("dev", help="serve the stack's WebSocket APIs on localhost")
+    d.add_argument("--stack", default="dev", help="stack name (reads Pulumi.<stack>.yaml)")
+    d.add_argument("--project-dir", default=".", help="folder holding Pulumi.yaml")
+    d.add_argument("--host", default="127.0.0.1")
+    d.add_argument("--port", type=int, default=8080, help="WebSocket port (0: any free port)")
+    d.add_argument(
+        "--management-port", type=int, default=None, help="@connections port (default: port+1)"
+    )
+    d.add_argument("--idle-timeout", type=float, default=600.0, help="seconds (AWS: 600)")
+    d.add_argument("--max-duration", type=float, default=7200.0, help="seconds (AWS: 7200)")
+    d.set_defaults(func=_cmd_dev)
+
+    t = commands.add_parser("token", help="print a development token the local runtime accepts")
+    t.add_argument("--sub", default="developer", help="the token's subject (user id)")
+    t.add_argument("--namespace", default=None, help="default: the first namespace")
+    t.add_argument("--ttl", type=int, default=3600, help="seconds until it expires")
+    t.add_argument("--claim", action="append", default=[], metavar="NAME=VALUE")
+    t.add_argument("--stack", default="dev")
+    t.add_argument("--project-dir", default=".")
+    t.set_defaults(func=_cmd_token)
     return parser
 
 
@@ -57,6 +171,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except pulumi.InputPropertiesError as exc:
         print(f"error: {exc.message}", file=sys.stderr)
         return 2
+    except local_model.WiringError as exc:
+        print(f"error: the program's wiring would fail on AWS:\n{exc}", file=sys.stderr)
+        return 2
+    except devtokens.TokenError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     return code
 
 
