@@ -205,7 +205,7 @@ def authorizer_decision(
     """Interpret an authorizer invocation as API Gateway does: ``Unauthorized`` -> 401,
     a Deny (or a policy not covering the method) -> 403, any other failure -> 500."""
     if error is not None:
-        return AuthorizerDecision(401 if error.get("message") == "Unauthorized" else 500)
+        return AuthorizerDecision(401 if error.get("errorMessage") == "Unauthorized" else 500)
     if not isinstance(result, Mapping) or "policyDocument" not in result:
         return AuthorizerDecision(500)
     statements = result["policyDocument"].get("Statement") or []

@@ -30,6 +30,7 @@ from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
 from realtime_socket.local import apigw
+from realtime_socket.local.awsapis import AwsApis
 from realtime_socket.local.clock import Clock
 from realtime_socket.local.lambdas import FunctionPool, Invocation
 from realtime_socket.local.management import ManagementServer
@@ -86,7 +87,7 @@ class LocalRuntime:
         self.buckets = {ns: apigw_bucket(api, self.clock) for ns, api in model.apis.items()}
         self._server: Server | None = None
         self._management: ManagementServer | None = None
-        self._moto: Any = None
+        self._moto: AwsApis | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._reaper: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -98,7 +99,7 @@ class LocalRuntime:
 
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
-        self._start_moto()
+        await asyncio.to_thread(self._start_moto)
         self._management = ManagementServer(self, self.options.host, self.options.management_port)
         self._management.start()
         self._server = await serve(
@@ -144,13 +145,9 @@ class LocalRuntime:
 
     def _start_moto(self) -> None:
         """DynamoDB and SSM as the program declares them, in moto's server on loopback."""
-        from moto.server import ThreadedMotoServer
-
-        logging.getLogger("werkzeug").setLevel(logging.ERROR)
-        self._moto = ThreadedMotoServer(ip_address=self.options.host, port=0, verbose=False)
+        self._moto = AwsApis(self.options.host)
         self._moto.start()
-        host, port = self._moto.get_host_and_port()
-        self.aws_endpoint = f"http://{host}:{port}"
+        self.aws_endpoint = self._moto.endpoint
         session = boto3.session.Session(
             aws_access_key_id="local",
             aws_secret_access_key="local",  # noqa: S106 - the local emulation's placeholder

@@ -1,0 +1,58 @@
+"""The AWS APIs the handlers call (DynamoDB, SSM...), emulated by moto's server on loopback.
+
+moto runs in its own process: its state is global per process, so this keeps each runtime's
+tables apart and keeps DynamoDB work off the runtime's event loop.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+__all__ = ["AwsApis"]
+
+
+def _free_port(host: str) -> int:
+    with socket.socket() as probe:
+        probe.bind((host, 0))
+        return int(probe.getsockname()[1])
+
+
+class AwsApis:
+    """A moto server process; ``endpoint`` is its URL once :meth:`start` returns."""
+
+    def __init__(self, host: str = "127.0.0.1") -> None:
+        self.host = host
+        self.endpoint = ""
+        self._process: subprocess.Popen[bytes] | None = None
+
+    def start(self, timeout: float = 30.0) -> None:
+        for _ in range(3):  # the port may be taken between probing and binding
+            port = _free_port(self.host)
+            self._process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
+                [sys.executable, "-m", "moto.server", "-H", self.host, "-p", str(port)],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+            self.endpoint = f"http://{self.host}:{port}"
+            deadline = time.monotonic() + timeout
+            while time.monotonic() < deadline and self._process.poll() is None:
+                with contextlib.suppress(OSError):
+                    urllib.request.urlopen(f"{self.endpoint}/moto-api/", timeout=1).close()  # noqa: S310
+                    return
+                time.sleep(0.05)
+            self.stop()
+        raise RuntimeError("the local AWS API emulation (moto server) did not start")
+
+    def stop(self) -> None:
+        if self._process is not None:
+            self._process.terminate()
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self._process.wait(5)
+            if self._process.poll() is None:
+                self._process.kill()
+            self._process = None
