@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(VENV)/bin/realtime-socket plan --stack dev
+	$(VENV)/bin/realtime-socket dev --stack dev --port 8080
 
 plan: $(STAMP)
 	$(VENV)/bin/realtime-socket plan --stack dev

@@ -9,13 +9,16 @@ import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pulumi
 
 from realtime_socket import engine, plan, stackconfig
 from realtime_socket.local import devtokens
 from realtime_socket.local import model as local_model
-from realtime_socket.local.server import LocalRuntime, RuntimeOptions, print_log
+
+if TYPE_CHECKING:
+    from realtime_socket.local.server import RuntimeOptions
 
 __all__ = ["main"]
 
@@ -54,6 +57,8 @@ def _wscat_command(runtime_url: str, token: str, carriers: list[str]) -> str:
 async def _serve(
     model: local_model.LocalModel, options: RuntimeOptions, cfg: stackconfig.StackConfig
 ) -> None:
+    from realtime_socket.local.server import LocalRuntime
+
     runtime = LocalRuntime(model, options)
     try:
         await runtime.start()
@@ -95,6 +100,12 @@ async def _serve(
 
 
 def _cmd_dev(args: argparse.Namespace) -> int:
+    try:
+        from realtime_socket.local.server import RuntimeOptions, print_log
+    except ImportError as exc:
+        raise OSError(
+            f"the local runtime needs its extra: pip install 'realtime-socket[local]' ({exc})"
+        ) from exc
     cfg, recording = _evaluate(Path(args.project_dir), args.stack)
     model = local_model.build(recording)
     management_port = args.management_port

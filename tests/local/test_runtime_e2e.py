@@ -326,7 +326,7 @@ def test_vanished_client_is_removed_by_the_next_broadcast(standard_model, tmp_pa
     try:
         db, table = lost.dynamodb(), lost.table_name("chat")
         with connect(lost.url(token=mint(sub="stay"))) as stay:
-            ghost = connect(lost.url(token=mint(sub="ghost")))
+            ghost = connect(lost.url(token=mint(sub="ghost")), legacy=True)
             ghost_id = _connection_id(lost, ghost)
             ghost.socket.shutdown(socket.SHUT_RDWR)  # no close frame: the client just vanishes
             ghost.socket.close()

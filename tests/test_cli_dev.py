@@ -1,0 +1,184 @@
+"""The command line: `realtime-socket dev` as a user runs it, `token`, and the README's
+own quick start driven by a real wscat client."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from websockets.sync.client import connect
+
+from tests.helpers import ROOT
+
+WSCAT = shutil.which(
+    "wscat", path=f"{ROOT / 'node_modules' / '.bin'}{os.pathsep}{os.environ['PATH']}"
+)
+
+
+class DevProcess:
+    """A dev runtime in its own session, its output collected line by line."""
+
+    def __init__(self, command: list[str], cwd: Path = ROOT) -> None:
+        self.process = subprocess.Popen(
+            command,
+            cwd=cwd,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,
+        )
+        self.lines: list[str] = []
+
+    def wait_for(self, text: str, timeout: float = 90) -> None:
+        assert self.process.stdout is not None
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            line = self.process.stdout.readline()
+            if not line and self.process.poll() is not None:
+                break
+            self.lines.append(line)
+            if text in line:
+                return
+        pytest.fail(f"{text!r} never printed:\n{''.join(self.lines)}")
+
+    @property
+    def output(self) -> str:
+        return "".join(self.lines)
+
+    def interrupt(self, timeout: float = 30) -> str:
+        os.killpg(self.process.pid, signal.SIGINT)
+        rest, _ = self.process.communicate(timeout=timeout)
+        self.lines.append(rest)
+        return self.output
+
+    def leftovers(self) -> list[str]:
+        ps = subprocess.run(
+            ["ps", "-o", "pid=,args=", "-s", str(self.process.pid)],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        return [line for line in ps.stdout.splitlines() if line.strip()]
+
+    def kill(self) -> None:
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+
+
+@pytest.fixture
+def dev() -> Iterator[DevProcess]:
+    process = DevProcess([sys.executable, "-m", "realtime_socket", "dev", "--port", "0"])
+    yield process
+    process.kill()
+
+
+def test_dev_prints_endpoints_and_a_working_wscat_command_then_stops_cleanly(dev):
+    dev.wait_for("Ctrl-C to stop.")
+    out = dev.output
+    assert "note: realtime-socket:jwtSecret is a local development stand-in" in out
+    chat_url = re.search(r"chat\s+(ws://127\.0\.0\.1:\d+/chat)", out).group(1)
+    assert re.search(r"telemetry\s+ws://127\.0\.0\.1:\d+/telemetry", out)
+    assert re.search(r"@connections http://127\.0\.0\.1:\d+/chat/live", out)
+    command = re.search(r'wscat -c "([^"]+)"', out).group(1)
+    assert command.startswith(chat_url + "?room_id=lobby&token=")
+    with connect(command) as ws:
+        ws.send(json.dumps({"action": "sendmessage", "data": "hi"}))
+        frame = json.loads(ws.recv(timeout=10))
+        assert (frame["from"], frame["data"]) == ("alice", "hi")
+    dev.wait_for("chat sendmessage ")  # one log line per event
+    assert re.search(r"chat sendmessage \S+= 200", dev.output)
+    out = dev.interrupt()
+    assert "stopped cleanly" in out
+    assert dev.process.returncode == 0
+    assert dev.leftovers() == []  # no function process or moto server left behind
+
+
+def test_token_command_prints_a_token_the_runtime_accepts(dev):
+    dev.wait_for("Ctrl-C to stop.")
+    chat_url = re.search(r"chat\s+(ws://127\.0\.0\.1:\d+/chat)", dev.output).group(1)
+    token = subprocess.run(
+        [sys.executable, "-m", "realtime_socket", "token", "--sub", "bob", "--claim", "name=Bob"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    assert token.count(".") == 2
+    with connect(f"{chat_url}?room_id=lobby&token={token}") as ws:
+        ws.send(json.dumps({"action": "sendmessage", "data": 1}))
+        assert json.loads(ws.recv(timeout=10))["from"] == "bob"
+
+
+def test_token_for_an_unknown_namespace_is_a_clear_error():
+    done = subprocess.run(
+        [sys.executable, "-m", "realtime_socket", "token", "--namespace", "nope"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert "no namespace 'nope'; namespaces: chat, telemetry" in done.stderr
+
+
+def test_busy_port_is_a_clear_error(dev):
+    dev.wait_for("Ctrl-C to stop.")
+    port = re.search(r"ws://127\.0\.0\.1:(\d+)/chat", dev.output).group(1)
+    done = subprocess.run(
+        [sys.executable, "-m", "realtime_socket", "dev", "--port", port],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 1
+    assert f"port {port} or {int(port) + 1} is already in use" in done.stderr
+
+
+def _readme_commands() -> tuple[str, str]:
+    readme = (ROOT / "README.md").read_text()
+    quick_start = readme.split("## Quick start", 1)[1]
+    blocks = re.findall(r"```sh\n(.*?)```", quick_start, re.S)
+    run_command = blocks[0].splitlines()[0].split("#")[0].strip()
+    wscat_command = blocks[1].strip()
+    return run_command, wscat_command
+
+
+def test_readme_quick_start_commands_work_verbatim():
+    """CI smoke test: the README's main command, then its wscat example, word for word."""
+    run_command, wscat_command = _readme_commands()
+    assert run_command == "make run"
+    assert wscat_command.startswith("wscat -c ")
+    if WSCAT is None:
+        if os.environ.get("CI"):
+            pytest.fail("wscat is not installed: .ci/run must install it")
+        pytest.skip("wscat not installed (npm install wscat)")
+    runtime = DevProcess(["bash", "-c", run_command])
+    try:
+        runtime.wait_for("Ctrl-C to stop.", timeout=300)
+        env = {**os.environ, "PATH": f"{Path(WSCAT).parent}{os.pathsep}{os.environ['PATH']}"}
+        # wscat sends each stdin line once connected; the pauses let it connect first.
+        script = (
+            "(sleep 5; printf '%s\\n' '{\"action\":\"ping\"}' "
+            '\'{"action":"sendmessage","data":"hello"}\'; sleep 3) | ' + wscat_command
+        )
+        done = subprocess.run(
+            ["bash", "-c", script], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+        )
+        assert '{"type":"pong"}' in done.stdout, done.stdout + done.stderr
+        message = json.loads(done.stdout[done.stdout.index('{"type":"message"') :].splitlines()[0])
+        assert (message["room"], message["from"], message["data"]) == ("lobby", "alice", "hello")
+        assert "stopped cleanly" in runtime.interrupt()
+    finally:
+        runtime.kill()
