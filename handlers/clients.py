@@ -12,13 +12,13 @@ import boto3
 from botocore.config import Config
 
 from handlers import settings
+from handlers.fanout import ConnectionsApi
 
 if TYPE_CHECKING:
-    from mypy_boto3_apigatewaymanagementapi import ApiGatewayManagementApiClient
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_ssm import SSMClient
 
-__all__ = ["dynamodb", "management_api", "reset", "set_clients", "ssm"]
+__all__ = ["connections_api", "dynamodb", "reset", "set_clients", "ssm"]
 
 _cache: dict[str, Any] = {}
 
@@ -32,26 +32,22 @@ def dynamodb() -> DynamoDBClient:
     return client
 
 
-def management_api(endpoint: str) -> ApiGatewayManagementApiClient:
-    """The @connections client for ``endpoint``, its connection pool sized to the fan-out.
-
-    Standard retry mode retries 429 LimitExceededException and 5xx with backoff.
-    """
-    key = f"management:{endpoint}"
+def connections_api(endpoint: str) -> ConnectionsApi:
+    """The @connections poster for ``endpoint``, signing with the function's credentials."""
+    key = f"connections:{endpoint}"
     if key not in _cache:
-        pool = max(10, settings.load().fanout_concurrency)
-        _cache[key] = boto3.client(
-            "apigatewaymanagementapi",
-            endpoint_url=endpoint,
-            config=Config(
-                max_pool_connections=pool,
-                retries={"mode": "standard", "total_max_attempts": 4},
-                connect_timeout=2,
-                read_timeout=5,
-            ),
+        session = boto3.session.Session()
+        credentials = session.get_credentials()
+        if credentials is None:
+            raise RuntimeError("no AWS credentials to sign @connections requests with")
+        _cache[key] = ConnectionsApi(
+            endpoint,
+            region=session.region_name or "us-east-1",
+            credentials=credentials.get_frozen_credentials,
+            concurrency=settings.load().fanout_concurrency,
         )
-    client: ApiGatewayManagementApiClient = _cache[key]
-    return client
+    api: ConnectionsApi = _cache[key]
+    return api
 
 
 def ssm() -> SSMClient:
@@ -62,7 +58,7 @@ def ssm() -> SSMClient:
 
 
 def set_clients(**clients: Any) -> None:
-    """Inject clients by name (``dynamodb``, ``ssm``, ``management:<endpoint>``)."""
+    """Inject clients by name (``dynamodb``, ``ssm``, ``connections:<endpoint>``)."""
     _cache.update(clients)
 
 

@@ -10,12 +10,12 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
-__all__ = ["Connection", "delete", "get", "put", "room_members"]
+__all__ = ["Connection", "delete", "delete_many", "get", "put", "room_members"]
 
 
 @dataclass(frozen=True)
@@ -67,6 +67,23 @@ def get(client: DynamoDBClient, table: str, connection_id: str) -> Connection | 
 def delete(client: DynamoDBClient, table: str, connection_id: str) -> None:
     """Delete a row; deleting a row that is not there is not an error (idempotent)."""
     client.delete_item(TableName=table, Key={"connectionId": {"S": connection_id}})
+
+
+def delete_many(client: DynamoDBClient, table: str, connection_ids: list[str]) -> None:
+    """Delete rows 25 at a time (BatchWriteItem's limit), retrying unprocessed ones."""
+    for start in range(0, len(connection_ids), 25):
+        requests: list[Any] = [
+            {"DeleteRequest": {"Key": {"connectionId": {"S": cid}}}}
+            for cid in connection_ids[start : start + 25]
+        ]
+        for attempt in range(8):
+            answer = client.batch_write_item(RequestItems={table: requests})
+            requests = answer.get("UnprocessedItems", {}).get(table, [])
+            if not requests:
+                break
+            time.sleep(min(1.0, 0.05 * 2**attempt))
+        if requests:
+            raise RuntimeError(f"{len(requests)} connection rows could not be deleted")
 
 
 def room_members(client: DynamoDBClient, table: str, index: str, room_id: str) -> Iterator[str]:

@@ -42,7 +42,7 @@ def build_frame(body: str | None, sender: connections.Connection) -> bytes:
 def handle(
     event: events.Event,
     db: Any,
-    management: Any,
+    api: fanout.ConnectionsApi,
     cfg: settings.Settings,
 ) -> dict[str, Any]:
     with event_log(event) as log:
@@ -57,20 +57,17 @@ def handle(
             code = exc.code
             message = exc.message if isinstance(exc, BadRequest) else str(exc)
             log.set(outcome="rejected", reason=code)
-            fanout.post(management, caller, protocol.encode(protocol.error_frame(code, message)))
+            api.post(caller, protocol.encode(protocol.error_frame(code, message)))
             return events.response(200)
         members = connections.room_members(db, cfg.table_name, cfg.room_index, sender.room_id)
-        result = fanout.broadcast(
-            management,
-            members,
-            frame,
-            cfg.fanout_concurrency,
-            on_gone=lambda cid: connections.delete(db, cfg.table_name, cid),
+        result = api.broadcast(
+            members, frame, on_gone=lambda ids: connections.delete_many(db, cfg.table_name, ids)
         )
         log.set(
             delivered=result.delivered,
             gone=len(result.gone),
             failed=len(result.failed),
+            retries=result.retries,
             outcome="ok" if not result.failed else "partial",
         )
         return events.response(200)
@@ -79,5 +76,5 @@ def handle(
 def handler(event: events.Event, context: object) -> dict[str, Any]:
     cfg = settings.load()
     return handle(
-        event, clients.dynamodb(), clients.management_api(management_endpoint(event, cfg)), cfg
+        event, clients.dynamodb(), clients.connections_api(management_endpoint(event, cfg)), cfg
     )

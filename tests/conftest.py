@@ -48,3 +48,13 @@ def table(chat_recording: Recording) -> Iterator[tuple[Any, settings.Settings]]:
             fanout_concurrency=8,
         )
         yield db, cfg
+
+
+@pytest.fixture
+def endpoint() -> Iterator[Any]:
+    """A scripted loopback @connections endpoint (see helpers.ScriptedConnections)."""
+    from tests.helpers import ScriptedConnections
+
+    scripted = ScriptedConnections()
+    yield scripted
+    scripted.close()

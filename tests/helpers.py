@@ -6,17 +6,15 @@ import copy
 import json
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote
 
-import boto3
 import jwt
 import pulumi
-from botocore.awsrequest import AWSResponse
-from botocore.config import Config
+from botocore.credentials import Credentials
 
+from handlers.fanout import ConnectionsApi
 from realtime_socket import RealtimeSocket
 from realtime_socket.engine import Recording, evaluate
 
@@ -96,53 +94,46 @@ def policy_of(recording: Recording, name: str) -> dict[str, Any]:
     return doc
 
 
-class _Body:
-    def __init__(self, data: bytes) -> None:
-        self._data = data
+class ScriptedConnections:
+    """A loopback ``@connections`` endpoint with answers scripted per connection id.
 
-    def stream(self, **_: Any) -> Iterator[bytes]:
-        yield self._data
-
-
-class FakeConnections:
-    """An @connections endpoint inside botocore's own pipeline (``before-send`` hook).
-
-    Requests are signed, parsed, mapped to modeled exceptions and retried by botocore as on
-    AWS; only the HTTP hop is replaced. Answers are scripted per connection id, so results
-    are deterministic whatever order concurrent posts arrive in.
+    It is the local runtime's own HTTP server with a recording backend, so the fan-out
+    engine is exercised over real sockets, signing and retries included. Unscripted ids
+    answer 200; ``script={"B": [429, 429]}`` answers B's first two attempts with 429.
     """
 
-    def __init__(self, client: Any, script: Mapping[str, list[int]] | None = None) -> None:
-        self.client = client
+    def __init__(self, script: Mapping[str, list[int]] | None = None) -> None:
+        from realtime_socket.local.management import ManagementServer
+
         self.script = {k: list(v) for k, v in (script or {}).items()}
         self.posts: dict[str, list[bytes]] = {}
         self.attempts: dict[str, int] = {}
         self._lock = threading.Lock()
-        client.meta.events.register("before-send.apigatewaymanagementapi", self._send)
+        self._server = ManagementServer(self)
+        self._server.start()
+        self.endpoint = f"http://127.0.0.1:{self._server.port}/chat/live"
 
-    def _send(self, request: Any, **_: Any) -> AWSResponse:
-        connection_id = unquote(request.url.rsplit("/@connections/", 1)[1])
+    def post_to_connection(self, namespace: str, stage: str, cid: str, data: bytes) -> int:
         with self._lock:
-            self.attempts[connection_id] = self.attempts.get(connection_id, 0) + 1
-            statuses = self.script.get(connection_id)
+            self.attempts[cid] = self.attempts.get(cid, 0) + 1
+            statuses = self.script.get(cid)
             status = statuses.pop(0) if statuses else 200
             if status == 200:
-                self.posts.setdefault(connection_id, []).append(bytes(request.body))
-        codes = {410: "GoneException", 429: "LimitExceededException", 500: "InternalServerError"}
-        body = b"" if status == 200 else json.dumps({"message": codes.get(status, "")}).encode()
-        headers = {"x-amzn-ErrorType": codes.get(status, "")} if status != 200 else {}
-        return AWSResponse(request.url, status, headers, _Body(body))
+                self.posts.setdefault(cid, []).append(data)
+        return status
+
+    def get_connection(self, namespace: str, stage: str, cid: str) -> dict[str, Any] | None:
+        return None
+
+    def delete_connection(self, namespace: str, stage: str, cid: str) -> int:
+        return 410
+
+    def api(self, concurrency: int = 8) -> ConnectionsApi:
+        creds = Credentials("AKIDTEST", "secret")
+        return ConnectionsApi(self.endpoint, "us-east-1", lambda: creds, concurrency=concurrency)
 
     def frames(self, connection_id: str) -> list[dict[str, Any]]:
         return [json.loads(b) for b in self.posts.get(connection_id, [])]
 
-
-def management_client(total_attempts: int = 3) -> Any:
-    """A real boto3 @connections client (standard retries, no backoff sleep in tests)."""
-    client = boto3.client(
-        "apigatewaymanagementapi",
-        endpoint_url="https://abc123.execute-api.us-east-1.amazonaws.com/live",
-        region_name="us-east-1",
-        config=Config(retries={"mode": "standard", "total_max_attempts": total_attempts}),
-    )
-    return client
+    def close(self) -> None:
+        self._server.stop()
