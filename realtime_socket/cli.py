@@ -9,7 +9,7 @@ import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pulumi
 
@@ -139,6 +139,37 @@ def _cmd_token(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_cost(args: argparse.Namespace) -> int:
+    from realtime_socket import cost
+
+    load = cost.Load(
+        connections=args.connections,
+        rooms=args.rooms,
+        messages_per_second=args.messages_per_second,
+        message_bytes=args.message_bytes,
+        connected_fraction=args.connected_fraction,
+        architecture=args.architecture,
+        memory_mb=args.memory,
+    )
+    prices = cost.load_prices()
+    ours, scan, warnings = cost.estimate(load, prices)
+    print(cost.render(load, ours, scan, warnings, prices))
+    return 0
+
+
+def _bounded(kind: type, low: float, high: float) -> Any:
+    def parse(text: str) -> Any:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a {kind.__name__}: {text!r}") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"must be from {low:g} to {high:g}, got {text}")
+        return value
+
+    return parse
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="realtime-socket", description="Room-based WebSocket services on AWS, locally too."
@@ -169,6 +200,19 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--stack", default="dev")
     t.add_argument("--project-dir", default=".")
     t.set_defaults(func=_cmd_token)
+
+    c = commands.add_parser("cost", help="monthly cost of a load, beside the Scan-based design")
+    c.add_argument("--connections", type=_bounded(int, 1, 10**9), required=True)
+    c.add_argument("--rooms", type=_bounded(int, 1, 10**9), required=True)
+    c.add_argument("--messages-per-second", type=_bounded(float, 0, 10**7), required=True)
+    c.add_argument(
+        "--message-bytes", type=_bounded(int, 1, 131_072), required=True,
+        help="payload bytes per message (API Gateway's limit is 128 KB)",
+    )  # fmt: skip
+    c.add_argument("--connected-fraction", type=_bounded(float, 0.000001, 1), default=1.0)
+    c.add_argument("--architecture", choices=["arm64", "x86_64"], default="arm64")
+    c.add_argument("--memory", type=_bounded(int, 128, 10240), default=256, help="MB")
+    c.set_defaults(func=_cmd_cost)
     return parser
 
 

@@ -1,0 +1,178 @@
+"""Monthly cost of a realtime-socket deployment, beside the Scan-based design it replaces.
+
+Prices come from ``prices.json`` (one file, with the date they were read). The model and
+every assumption it makes are listed in :data:`ASSUMPTIONS` and printed with the estimate,
+so a reader can redo the arithmetic.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from importlib import resources
+from typing import Any
+
+from realtime_socket.capacity import read_units
+
+__all__ = ["ASSUMPTIONS", "Estimate", "Load", "estimate", "load_prices", "render"]
+
+SECONDS_PER_MONTH = 730 * 3600  # AWS prices a month as 730 hours
+SESSION_SECONDS = 7200  # API Gateway closes connections after 2 hours: clients reconnect
+ENVELOPE_BYTES = 150  # the message frame around "data": type, room, from, id, ts
+POST_LATENCY_SECONDS = 0.025  # one @connections round trip
+CPU_PER_POST_SECONDS = {"realtime-socket": 0.0002, "scan-based": 0.0013}
+HANDLER_BASE_SECONDS = 0.005  # per invocation, apart from the posts
+FANOUT_CONCURRENCY = 64
+INDEX_ENTRY_BYTES = 60  # connectionId, roomId, ttl in the room index
+ROW_BYTES = 120  # a whole connection row
+WRITES_PER_SESSION = {"realtime-socket": 4, "scan-based": 2}  # put + delete (+ the GSI's)
+
+ASSUMPTIONS = [
+    "a month is 730 hours; clients stay connected, reconnecting every 2 hours (API Gateway's cap)",
+    "connected clients are spread evenly over the rooms; every message goes to its whole room",
+    f"message frames add {ENVELOPE_BYTES} bytes around data; messages are billed per 32 KB",
+    f"@connections round trip {POST_LATENCY_SECONDS * 1000:.0f} ms; realtime-socket posts "
+    f"{FANOUT_CONCURRENCY} at a time, the Scan-based design one after another",
+    "each connection runs the authorizer, $connect and $disconnect once per session",
+    "reads: realtime-socket GetItem (1 unit) + Query of the room index; Scan-based reads the "
+    "whole table per message (eventually consistent)",
+]
+
+
+@dataclass(frozen=True)
+class Load:
+    connections: int
+    rooms: int
+    messages_per_second: float
+    message_bytes: int
+    connected_fraction: float = 1.0
+    architecture: str = "arm64"
+    memory_mb: int = 256
+
+
+@dataclass
+class Estimate:
+    design: str
+    usage: dict[str, float] = field(default_factory=dict)
+    costs: dict[str, float] = field(default_factory=dict)
+    seconds_per_message: float = 0.0
+
+    @property
+    def total(self) -> float:
+        return sum(self.costs.values())
+
+
+def load_prices() -> dict[str, Any]:
+    text = resources.files("realtime_socket").joinpath("prices.json").read_text()
+    prices: dict[str, Any] = json.loads(text)
+    return prices
+
+
+def _design(design: str, load: Load, prices: dict[str, Any]) -> Estimate:
+    connected = load.connections * load.connected_fraction
+    room_size = connected / load.rooms
+    messages = load.messages_per_second * SECONDS_PER_MONTH
+    unit = prices["websocket_message_unit_bytes"]
+    copies_per_message = math.ceil(load.message_bytes / unit) + room_size * math.ceil(
+        (load.message_bytes + ENVELOPE_BYTES) / unit
+    )
+    sessions = connected * SECONDS_PER_MONTH / SESSION_SECONDS
+    if design == "realtime-socket":
+        posting = max(
+            room_size * CPU_PER_POST_SECONDS[design],
+            room_size * POST_LATENCY_SECONDS / FANOUT_CONCURRENCY,
+        )
+        reads_per_message = 1 + read_units([INDEX_ENTRY_BYTES] * math.ceil(room_size))
+    else:
+        posting = room_size * (POST_LATENCY_SECONDS + CPU_PER_POST_SECONDS[design])
+        reads_per_message = read_units([ROW_BYTES] * math.ceil(connected))
+    seconds_per_message = HANDLER_BASE_SECONDS + posting
+    gb_seconds = (messages * seconds_per_message + sessions * 3 * HANDLER_BASE_SECONDS) * (
+        load.memory_mb / 1024
+    )
+    estimate = Estimate(design=design, seconds_per_message=seconds_per_message)
+    estimate.usage = {
+        "API Gateway messages": messages * copies_per_message,
+        "API Gateway connection minutes": connected * SECONDS_PER_MONTH / 60,
+        "Lambda requests": messages + 3 * sessions,
+        "Lambda GB-seconds": gb_seconds,
+        "DynamoDB read units": messages * reads_per_message,
+        "DynamoDB write units": sessions * WRITES_PER_SESSION[design],
+    }
+    per_million = {
+        "API Gateway messages": prices["websocket_messages_per_million"],
+        "API Gateway connection minutes": prices["websocket_connection_minutes_per_million"],
+        "Lambda requests": prices["lambda_requests_per_million"],
+        "DynamoDB read units": prices["dynamodb_read_units_per_million"],
+        "DynamoDB write units": prices["dynamodb_write_units_per_million"],
+    }
+    for name, quantity in estimate.usage.items():
+        if name == "Lambda GB-seconds":
+            estimate.costs[name] = quantity * prices["lambda_gb_second"][load.architecture]
+        else:
+            estimate.costs[name] = quantity * per_million[name] / 1_000_000
+    return estimate
+
+
+def estimate(
+    load: Load, prices: dict[str, Any] | None = None
+) -> tuple[Estimate, Estimate, list[str]]:
+    """This design, the Scan-based design, and warnings about account quotas."""
+    prices = prices or load_prices()
+    ours = _design("realtime-socket", load, prices)
+    scan = _design("scan-based", load, prices)
+    connected = load.connections * load.connected_fraction
+    room_size = connected / load.rooms
+    new_per_second = connected / SESSION_SECONDS
+    requests = load.messages_per_second * (1 + room_size) + new_per_second
+    warnings = []
+    quotas = prices["quotas"]
+    if requests > quotas["requests_per_second"]:
+        warnings.append(
+            f"{requests:,.0f} requests/s (messages, every @connections post and connects) "
+            f"exceeds the account's {quotas['requests_per_second']:,} requests/s API Gateway "
+            "throttle: ask AWS for a higher limit or split the load across accounts/Regions"
+        )
+    if new_per_second > quotas["new_connections_per_second"]:
+        warnings.append(
+            f"{new_per_second:,.0f} new connections/s (reconnects every 2 hours) exceeds "
+            f"the {quotas['new_connections_per_second']} new connections/s quota"
+        )
+    if scan.seconds_per_message > 900:
+        warnings.append(
+            f"the Scan-based design needs {scan.seconds_per_message:,.0f} s per message, past "
+            "Lambda's 15-minute limit: it cannot deliver to rooms this large at all"
+        )
+    return ours, scan, warnings
+
+
+def render(
+    load: Load, ours: Estimate, scan: Estimate, warnings: list[str], prices: dict[str, Any]
+) -> str:
+    lines = [
+        f"Monthly cost, {prices['region']} prices read on {prices['read_on']}",
+        f"{load.connections:,} connections ({load.connected_fraction:.0%} connected), "
+        f"{load.rooms:,} rooms, {load.messages_per_second:g} messages/s of "
+        f"{load.message_bytes:,} bytes, Lambda {load.architecture} {load.memory_mb} MB",
+        "",
+        f"{'':<32}{'usage (ours)':>16}{'realtime-socket':>18}{'Scan-based':>14}",
+    ]
+    for name in ours.costs:
+        lines.append(
+            f"{name:<32}{ours.usage[name]:>16,.0f}{ours.costs[name]:>18,.2f}"
+            f"{scan.costs[name]:>14,.2f}"
+        )
+    lines.append(f"{'total (USD/month)':<32}{'':>16}{ours.total:>18,.2f}{scan.total:>14,.2f}")
+    lines.append(
+        f"{'seconds per message (Lambda)':<32}{'':>16}{ours.seconds_per_message:>18,.3f}"
+        f"{scan.seconds_per_message:>14,.3f}"
+    )
+    if ours.total:
+        lines.append(f"\nThe Scan-based design costs {scan.total / ours.total:,.2f}x as much.")
+    lines.append("\nAssumptions:")
+    lines += [f"  - {a}" for a in ASSUMPTIONS]
+    if warnings:
+        lines.append("\nWarnings:")
+        lines += [f"  ! {w}" for w in warnings]
+    return "\n".join(lines)

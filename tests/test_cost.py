@@ -1,0 +1,131 @@
+"""The cost estimator against examples computed by hand, and the read-capacity rules."""
+
+from __future__ import annotations
+
+import pytest
+
+from realtime_socket import capacity, cli, cost
+
+MONTH = 730 * 3600
+
+
+def test_hand_computed_example():
+    load = cost.Load(
+        connections=1000, rooms=10, messages_per_second=1, message_bytes=1000, memory_mb=1024
+    )
+    ours, scan, warnings = cost.estimate(load)
+    # 1 inbound + 100 outbound copies per message, each under 32 KB, $1 per million
+    assert ours.usage["API Gateway messages"] == MONTH * 101
+    assert ours.costs["API Gateway messages"] == pytest.approx(265.428)
+    # 1000 clients x 43,800 minutes, $0.25 per million
+    assert ours.costs["API Gateway connection minutes"] == pytest.approx(10.95)
+    # 2,628,000 sendmessage + 3 x 365,000 sessions (authorizer, $connect, $disconnect)
+    assert ours.usage["Lambda requests"] == 2_628_000 + 3 * 365_000
+    # ours: 5 ms + max(100 x 0.2 ms, 100 x 25 ms / 64) = 44.0625 ms per message at 1 GB
+    assert ours.seconds_per_message == pytest.approx(0.0440625)
+    gb_seconds = 2_628_000 * 0.0440625 + 365_000 * 0.015
+    assert ours.usage["Lambda GB-seconds"] == pytest.approx(gb_seconds)
+    assert ours.costs["Lambda GB-seconds"] == pytest.approx(121_271.25 * 0.0000133334)
+    # GetItem (1) + 100 index entries of 60 B = 6,000 B -> 2 x 4 KB, halved: 2 units
+    assert ours.usage["DynamoDB read units"] == 2_628_000 * 2
+    assert ours.costs["DynamoDB read units"] == pytest.approx(0.657)
+    assert ours.costs["DynamoDB write units"] == pytest.approx(365_000 * 4 * 0.625 / 1e6)
+    # Scan-based: 100 sequential posts at 26.3 ms, and the whole table (120 KB) read per message
+    assert scan.seconds_per_message == pytest.approx(0.005 + 100 * 0.0263)
+    assert scan.usage["DynamoDB read units"] == 2_628_000 * 15  # ceil(120,000 / 4096) / 2
+    assert scan.costs["Lambda GB-seconds"] == pytest.approx(
+        (2_628_000 * 2.635 + 5_475) * 0.0000133334
+    )
+    assert ours.total == pytest.approx(sum(ours.costs.values()))
+    assert scan.total > ours.total
+    assert warnings == []
+
+
+def test_x86_and_memory_change_only_compute():
+    base = cost.Load(connections=1000, rooms=10, messages_per_second=1, message_bytes=1000)
+    ours_arm, _, _ = cost.estimate(base)
+    ours_x86, _, _ = cost.estimate(
+        cost.Load(**{**base.__dict__, "architecture": "x86_64", "memory_mb": 512})
+    )
+    ratio = ours_x86.costs["Lambda GB-seconds"] / ours_arm.costs["Lambda GB-seconds"]
+    assert ratio == pytest.approx(2 * 0.0000166667 / 0.0000133334)
+    assert ours_x86.costs["API Gateway messages"] == ours_arm.costs["API Gateway messages"]
+
+
+def test_large_messages_are_billed_per_32_kb():
+    load = cost.Load(connections=10, rooms=1, messages_per_second=1, message_bytes=70_000)
+    ours, _, _ = cost.estimate(load)
+    # 70,000 B inbound = 3 units; 70,150 B outbound = 3 units, to 10 recipients
+    assert ours.usage["API Gateway messages"] == MONTH * (3 + 10 * 3)
+
+
+def test_connected_fraction_scales_connection_minutes():
+    load = cost.Load(
+        connections=1000, rooms=10, messages_per_second=0, message_bytes=1, connected_fraction=0.25
+    )
+    ours, _, _ = cost.estimate(load)
+    assert ours.usage["API Gateway connection minutes"] == 250 * MONTH / 60
+    assert ours.usage["API Gateway messages"] == 0
+
+
+def test_quota_warnings():
+    busy = cost.Load(connections=100_000, rooms=10, messages_per_second=5, message_bytes=100)
+    _, _, warnings = cost.estimate(busy)
+    assert any("10,000 requests/s" in w for w in warnings)
+    assert not any("15-minute" in w for w in warnings)  # 10,000 x 26.3 ms = 263 s still fits
+    huge_room = cost.Load(connections=40_000, rooms=1, messages_per_second=0.01, message_bytes=1)
+    _, _, warnings = cost.estimate(huge_room)
+    assert any("Lambda's 15-minute limit" in w for w in warnings)
+    churn = cost.Load(
+        connections=5_000_000, rooms=5_000_000, messages_per_second=0, message_bytes=1
+    )
+    _, _, warnings = cost.estimate(churn)
+    assert any("new connections/s" in w for w in warnings)
+
+
+def test_cli_prints_the_breakdown(capsys):
+    code = cli.main(
+        ["cost", "--connections", "1000", "--rooms", "10", "--messages-per-second", "1",
+         "--message-bytes", "1000", "--memory", "1024"]
+    )  # fmt: skip
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "prices read on 2026-11-29" in out
+    assert "API Gateway messages" in out and "265.43" in out
+    assert "The Scan-based design costs 1.34x as much." in out
+
+
+GOOD = {"--connections": "1", "--rooms": "1", "--messages-per-second": "1", "--message-bytes": "1"}
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"--connections": "0"},
+        {"--message-bytes": "200000"},
+        {"--messages-per-second": "-1"},
+        {"--connections": "x"},
+        {"--architecture": "sparc"},
+        {"--connected-fraction": "1.5"},
+    ],
+)
+def test_cli_refuses_bad_input(bad, capsys):
+    args = [part for item in {**GOOD, **bad}.items() for part in item]
+    with pytest.raises(SystemExit) as exited:
+        cli.main(["cost", *args])
+    assert exited.value.code == 2
+    assert "error:" in capsys.readouterr().err
+
+
+def test_item_sizes_follow_dynamodb_rules():
+    item = {"connectionId": {"S": "abc="}, "ttl": {"N": "1795932000"}, "ok": {"BOOL": True}}
+    # 12+4, 3+(ceil(10/2)+1), 2+1
+    assert capacity.item_size(item) == 16 + 9 + 3
+
+
+def test_read_units_round_per_page_and_halve_when_eventually_consistent():
+    assert capacity.read_units([100]) == 0.5
+    assert capacity.read_units([4096, 1]) == 1.0  # 4097 B -> 2 units, halved
+    assert capacity.read_units([4097], consistent=True) == 2
+    # 1,100 items of 1,000 B fill one 1 MB page (1,048 items) and start another
+    assert capacity.read_units([1000] * 1100, consistent=True) == 256 + 13
