@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
 
-.PHONY: run test lint plan
+.PHONY: run test lint plan bench bench-smoke
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -25,3 +25,17 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
+
+# Benchmarks print ratios measured side by side in one run; see README "Performance".
+bench: $(STAMP)
+	$(PY) bench/fanout.py
+	$(PY) bench/coldstart.py
+	$(PY) bench/program.py
+	$(PY) bench/runtime.py
+
+# CI: every benchmark at a tiny size, only to prove it still runs.
+bench-smoke: $(STAMP)
+	$(PY) bench/fanout.py --quick
+	$(PY) bench/coldstart.py --quick
+	$(PY) bench/program.py --quick
+	$(PY) bench/runtime.py --quick

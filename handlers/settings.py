@@ -31,5 +31,5 @@ def load(environ: os._Environ[str] | dict[str, str] | None = None) -> Settings:
         room_index=env.get("ROOM_INDEX_NAME", "room-index"),
         management_endpoint=env.get("MANAGEMENT_ENDPOINT") or None,
         ttl_seconds=int(env.get("CONNECTION_TTL_SECONDS", DEFAULT_TTL_SECONDS)),
-        fanout_concurrency=int(env.get("FANOUT_CONCURRENCY", "32")),
+        fanout_concurrency=int(env.get("FANOUT_CONCURRENCY", "64")),
     )

@@ -162,7 +162,7 @@ class FunctionArgs(TypedDict):
     log_retention_days: NotRequired[int]
     """A CloudWatch retention value; default 30."""
     fanout_concurrency: NotRequired[int]
-    """Posts in flight per broadcast, 1-256; default 32."""
+    """Posts in flight per broadcast, 1-256; default 64 (see bench/fanout.py)."""
 
 
 class RouteArgs(TypedDict):
@@ -581,7 +581,7 @@ def resolve(name: str, args: Mapping[str, Any]) -> ResolvedArgs:
         ),
         log_retention_days=int(retention) if retention in _RETENTION_DAYS else 30,
         fanout_concurrency=_int_in(
-            problems, "functions.fanout_concurrency", fns.get("fanout_concurrency", 32), 1, 256
+            problems, "functions.fanout_concurrency", fns.get("fanout_concurrency", 64), 1, 256
         ),
         tags=dict(tags),
     )

@@ -70,6 +70,35 @@ def test_hmac_authorizer_ships_pyjwt_without_cryptography(chat_recording):
     assert not any(name.startswith("cryptography") for name in files)
 
 
+def test_hs256_authorizer_runs_without_cryptography_on_a_lambda_like_path(tmp_path):
+    """Only the artifact and the Lambda runtime's own packages on the path, as on Lambda."""
+    from realtime_socket.local.lambdapath import runtime_dir
+
+    local = f"python{sys.version_info.major}.{sys.version_info.minor}"
+    deps = packaging.dependency_dir(packaging.HMAC_REQUIREMENTS, "x86_64", local)
+    artifact = tmp_path / "artifact"
+    artifact.mkdir()
+    (artifact / "handlers").symlink_to(packaging.handlers_dir())
+    (artifact / "jwt").symlink_to(deps / "jwt")
+    probe = textwrap.dedent(
+        """
+        import sys, time, jwt
+        from handlers import authorizer, tokens
+        config = tokens.VerifierConfig(algorithms=("HS256",), issuer="i", audience=("a",))
+        verifier = tokens.Verifier(config, secret_loader=lambda: "k" * 40)
+        token = jwt.encode({"iss": "i", "aud": "a", "sub": "s", "exp": time.time() + 60},
+                           "k" * 40, algorithm="HS256")
+        print(verifier.verify(token)["sub"], "cryptography" in sys.modules)
+        """
+    )
+    env = {"PYTHONPATH": f"{artifact}{os.pathsep}{runtime_dir()}", "PATH": os.environ["PATH"]}
+    done = subprocess.run(
+        [sys.executable, "-S", "-c", probe], env=env, capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["s", "False"]
+
+
 def test_packaging_failure_is_a_clear_error():
     with pytest.raises(packaging.PackagingError, match="no-such-package"):
         packaging.dependency_dir(("no-such-package-realtime-socket==0.0.0",), "arm64", "python3.12")
@@ -119,8 +148,10 @@ def test_installed_wheel_is_usable_from_another_pulumi_program(tmp_path):
             rec = evaluate(main, project="shop", stack="ci")
             code = rec.named("orders-connect-fn").inputs["code"]
             paths = {n: a.path for n, a in code.assets.items()}
+            from realtime_socket import cost
             print(json.dumps({"package": realtime_socket.__file__, "paths": paths,
-                              "url": rec.exports["url"]}))
+                              "url": rec.exports["url"],
+                              "prices": cost.load_prices()["read_on"]}))
             """
         )
     )
@@ -137,6 +168,7 @@ def test_installed_wheel_is_usable_from_another_pulumi_program(tmp_path):
     result = json.loads(done.stdout.strip().splitlines()[-1])
     assert result["package"].startswith(site)
     assert result["url"].startswith("wss://")
+    assert result["prices"]  # the price file ships in the wheel
     connect = Path(result["paths"]["handlers/connect.py"])
     assert connect.is_file()
     assert str(connect).startswith(str(Path(site) / "realtime_socket" / "handlers"))

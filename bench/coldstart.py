@@ -1,0 +1,120 @@
+"""Cold-start benchmark: what each function's INIT imports cost, and each artifact's size.
+
+Each handler module is imported in fresh interpreters (``python -S``: only the function's
+artifact and the Lambda runtime's own packages on the path, as on Lambda), median of N runs,
+beside a bare ``import boto3`` measured the same way. The HS256 authorizer must not load
+cryptography; the JWKS authorizer shows what loading it costs.
+
+    .venv/bin/python bench/coldstart.py            # 15 runs each
+    .venv/bin/python bench/coldstart.py --quick    # 3 runs, as CI runs it
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import zipfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from realtime_socket import packaging  # noqa: E402
+from realtime_socket.local.lambdapath import runtime_dir  # noqa: E402
+
+PROBE = (
+    "import sys, time; t = time.perf_counter(); import {module}; "
+    "print(time.perf_counter() - t, 'cryptography' in sys.modules)"
+)
+
+
+def artifact(deps: Path | None) -> Path:
+    """The function's artifact laid out as Lambda unpacks it: handlers/ plus dependencies."""
+    folder = Path(tempfile.gettempdir()) / f"coldstart-{deps.name if deps else 'plain'}"
+    if not folder.exists():
+        folder.mkdir(parents=True)
+        (folder / "handlers").symlink_to(packaging.handlers_dir())
+        if deps is not None:
+            for entry in deps.iterdir():
+                if not entry.name.startswith("."):
+                    (folder / entry.name).symlink_to(entry)
+    return folder
+
+
+def zipped_size(deps: Path | None) -> int:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for rel, path in packaging.python_files(packaging.handlers_dir()).items():
+            archive.write(path, f"handlers/{rel}")
+        if deps is not None:
+            for rel, path in packaging.python_files(deps).items():
+                if not rel.startswith("."):
+                    archive.write(path, rel)
+    return len(buffer.getvalue())
+
+
+def measure(module: str, path: list[Path], runs: int) -> tuple[float, bool]:
+    env = {"PYTHONPATH": os.pathsep.join(map(str, path)), "PATH": os.environ["PATH"],
+           "PYTHONDONTWRITEBYTECODE": "1"}  # fmt: skip
+    times, crypto = [], False
+    for _ in range(runs):
+        out = subprocess.run(
+            [sys.executable, "-S", "-c", PROBE.format(module=module)],
+            env=env, capture_output=True, text=True, check=True,
+        ).stdout.split()  # fmt: skip
+        times.append(float(out[0]))
+        crypto = crypto or out[1] == "True"
+    return statistics.median(times) * 1000, crypto
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--runs", type=int, default=15)
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--json", default=str(ROOT / "bench" / "results" / "coldstart.json"))
+    args = parser.parse_args()
+    runs = 3 if args.quick else max(11, args.runs)
+    local = f"python{sys.version_info.major}.{sys.version_info.minor}"
+    runtime = runtime_dir()
+    hmac = packaging.dependency_dir(packaging.HMAC_REQUIREMENTS, "x86_64", local)
+    jwks = packaging.dependency_dir(packaging.JWKS_REQUIREMENTS, "x86_64", local)
+    hmac_arm = packaging.dependency_dir(packaging.HMAC_REQUIREMENTS, "arm64", "python3.12")
+    jwks_arm = packaging.dependency_dir(packaging.JWKS_REQUIREMENTS, "arm64", "python3.12")
+    plain = artifact(None)
+    cases = [
+        ("import boto3 (reference)", "boto3", [runtime], None),
+        *[(f"handlers.{m}", f"handlers.{m}", [plain, runtime], None)
+          for m in ("connect", "disconnect", "sendmessage", "ping", "default")],
+        ("handlers.authorizer (HS256)", "handlers.authorizer", [artifact(hmac), runtime], hmac_arm),
+        ("handlers.authorizer (JWKS)", "handlers.authorizer", [artifact(jwks), runtime], jwks_arm),
+    ]  # fmt: skip
+    results = []
+    base = None
+    for label, module, path, deps in cases:
+        ms, crypto = measure(module, path, runs)
+        base = base or ms
+        size = None if module == "boto3" else zipped_size(deps)
+        results.append({"case": label, "median_ms": ms, "vs_boto3": ms / base,
+                        "imports_cryptography": crypto, "artifact_bytes": size})  # fmt: skip
+    print(f"Import time in fresh interpreters, median of {runs} runs (Lambda-like path)\n")
+    print(f"{'module':<30} {'median ms':>10} {'x boto3':>8} {'crypto':>7} {'artifact':>10}")
+    for r in results:
+        size = f"{r['artifact_bytes'] / 1024:,.0f} KB" if r["artifact_bytes"] else "-"
+        print(f"{r['case']:<30} {r['median_ms']:>10.1f} {r['vs_boto3']:>8.2f} "
+              f"{'yes' if r['imports_cryptography'] else 'no':>7} {size:>10}")  # fmt: skip
+    hs = next(r for r in results if "HS256" in r["case"])
+    if hs["imports_cryptography"]:
+        sys.exit("FAIL: the HS256 authorizer imports cryptography")
+    Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.json).write_text(json.dumps({"runs": runs, "results": results}, indent=2))
+    print(f"\nwrote {args.json}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,246 @@
+"""Fan-out benchmark: realtime-socket's broadcast against the AWS sample's algorithm.
+
+For each room size, a table of N connections (created from the component's own declared
+schema, in moto) is split into rooms of that size and one room is broadcast to:
+
+- realtime-socket: Query the room index, then post with the fan-out engine
+  (handlers/fanout.py: botocore-signed, 64 in flight);
+- baseline (aws-samples/simple-websockets-chat-app): Scan the table, then post one after
+  another with boto3's ``post_to_connection``.
+
+Posts go to bench/endpoint.py in its own process, which adds a fixed latency per call
+(25 ms by default, a realistic in-Region round trip). Read units are computed with
+DynamoDB's billing rules (realtime_socket/capacity.py); moto does not report them.
+
+    .venv/bin/python bench/fanout.py              # full size: 10,000 connections
+    .venv/bin/python bench/fanout.py --quick      # seconds, as CI runs it
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.update(
+    AWS_ACCESS_KEY_ID="bench",
+    AWS_SECRET_ACCESS_KEY="bench",  # noqa: S106 - moto and a loopback endpoint only
+    AWS_DEFAULT_REGION="us-east-1",
+)
+
+import boto3  # noqa: E402
+import pulumi  # noqa: E402
+from botocore.config import Config  # noqa: E402
+from botocore.credentials import Credentials  # noqa: E402
+from moto import mock_aws  # noqa: E402
+
+from handlers import connections  # noqa: E402
+from handlers.fanout import ConnectionsApi  # noqa: E402
+from realtime_socket import RealtimeSocket  # noqa: E402
+from realtime_socket.capacity import item_size, read_units  # noqa: E402
+from realtime_socket.engine import evaluate  # noqa: E402
+from realtime_socket.local.tables import create_table  # noqa: E402
+
+FRAME = json.dumps(
+    {
+        "type": "message",
+        "room": "room-0",
+        "from": "alice",
+        "data": {"text": "hello " * 8},
+        "id": "0" * 32,
+        "ts": 1795932000000,
+    }
+).encode()
+
+
+def start_endpoint(latency_ms: float) -> tuple[subprocess.Popen[str], str]:
+    process = subprocess.Popen(
+        [sys.executable, str(ROOT / "bench" / "endpoint.py"), "--latency-ms", str(latency_ms)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdout is not None
+    port = json.loads(process.stdout.readline())["port"]
+    return process, f"http://127.0.0.1:{port}/live"
+
+
+def declared_table() -> Any:
+    def program() -> None:
+        RealtimeSocket("bench", {"jwt": {"issuer": "i", "audience": "a", "secret": "s" * 40}})
+        pulumi.export("ok", True)
+
+    recording = evaluate(program, project="bench", stack="bench")
+    return recording.of_type("aws:dynamodb/table:Table")[0]
+
+
+def fill(db: Any, table: str, total: int, room_size: int) -> list[dict[str, Any]]:
+    now = int(time.time())
+    rows = []
+    for i in range(total):
+        rows.append(
+            {
+                "connectionId": {"S": f"c{i:06d}AAAAA="},
+                "roomId": {"S": f"room-{i // room_size}"},
+                "userId": {"S": f"user-{i:06d}"},
+                "connectedAt": {"N": str(now * 1000)},
+                "ttl": {"N": str(now + 7800)},
+            }
+        )
+    for start in range(0, total, 25):
+        batch = [{"PutRequest": {"Item": r}} for r in rows[start : start + 25]]
+        db.batch_write_item(RequestItems={table: batch})
+    return rows
+
+
+def ours(db: Any, table: str, endpoint: str, room: str, concurrency: int) -> dict[str, Any]:
+    api = ConnectionsApi(endpoint, "us-east-1", lambda: Credentials("bench", "bench"),
+                         concurrency=concurrency)  # fmt: skip
+    started = time.perf_counter()
+    members = list(connections.room_members(db, table, "room-index", room))
+    result = api.broadcast(members, FRAME)
+    wall = time.perf_counter() - started
+    api.close()
+    return {"wall_s": wall, "posts": result.delivered, "failed": len(result.failed)}
+
+
+def baseline(db: Any, table: str, endpoint: str, room: str) -> dict[str, Any]:
+    client = boto3.client(
+        "apigatewaymanagementapi",
+        endpoint_url=endpoint,
+        config=Config(retries={"mode": "standard"}),
+    )
+    started = time.perf_counter()
+    members: list[str] = []
+    kwargs: dict[str, Any] = {
+        "TableName": table,
+        "FilterExpression": "roomId = :r",
+        "ExpressionAttributeValues": {":r": {"S": room}},
+    }
+    while True:
+        page = db.scan(**kwargs)
+        members += [item["connectionId"]["S"] for item in page.get("Items", [])]
+        if "LastEvaluatedKey" not in page:
+            break
+        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    posts = 0
+    for cid in members:
+        client.post_to_connection(ConnectionId=cid, Data=FRAME)
+        posts += 1
+    return {"wall_s": time.perf_counter() - started, "posts": posts, "failed": 0}
+
+
+def per_call_cpu(endpoint: str, calls: int) -> dict[str, float]:
+    """CPU microseconds per post, sequential, against a zero-latency endpoint."""
+    client = boto3.client("apigatewaymanagementapi", endpoint_url=endpoint)
+    client.post_to_connection(ConnectionId="warm", Data=FRAME)
+    started = time.process_time()
+    for i in range(calls):
+        client.post_to_connection(ConnectionId=f"c{i}", Data=FRAME)
+    boto = (time.process_time() - started) / calls * 1e6
+    api = ConnectionsApi(endpoint, "us-east-1", lambda: Credentials("b", "b"), concurrency=1)
+    api.broadcast(["warm"], FRAME)
+    started = time.process_time()
+    api.broadcast([f"c{i}" for i in range(calls)], FRAME)
+    lean = (time.process_time() - started) / calls * 1e6
+    api.close()
+    return {"boto3_us": boto, "engine_us": lean}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--connections", type=int, default=10_000)
+    parser.add_argument("--rooms", default="100,1000,10000", help="room sizes")
+    parser.add_argument("--latency-ms", type=float, default=25.0)
+    parser.add_argument("--concurrency", type=int, default=64)
+    parser.add_argument("--quick", action="store_true", help="tiny sizes, for CI")
+    parser.add_argument("--json", default=str(ROOT / "bench" / "results" / "fanout.json"))
+    args = parser.parse_args()
+    if args.quick:
+        args.connections, args.rooms, args.latency_ms = 200, "20,200", 5.0
+    sizes = [int(s) for s in args.rooms.split(",")]
+
+    zero, zero_url = start_endpoint(0)
+    overhead = per_call_cpu(zero_url, 200 if args.quick else 2000)
+    zero.stdin.close()  # type: ignore[union-attr]
+    zero.wait()
+    print(
+        f"CPU per post: boto3 post_to_connection {overhead['boto3_us']:.0f} us, "
+        f"fan-out engine {overhead['engine_us']:.0f} us "
+        f"({overhead['boto3_us'] / overhead['engine_us']:.1f}x less)\n"
+    )
+    endpoint, url = start_endpoint(args.latency_ms)
+    rows_out = []
+    schema = declared_table()
+    with mock_aws():
+        db = boto3.client("dynamodb")
+        for size in sizes:
+            table = create_table(db, schema)
+            rows = fill(db, table, args.connections, size)
+            room = "room-0"
+            mine = ours(db, table, url, room, args.concurrency)
+            theirs = baseline(db, table, url, room)
+            index_entries = [
+                item_size({k: r[k] for k in ("connectionId", "roomId", "ttl")})
+                for r in rows
+                if r["roomId"]["S"] == room
+            ]
+            mine["read_units"] = 1 + read_units(index_entries)  # GetItem of the sender + Query
+            theirs["read_units"] = read_units(item_size(r) for r in rows)  # Scan reads all
+            for result in (mine, theirs):
+                result["posts_per_s"] = result["posts"] / result["wall_s"]
+            rows_out.append(
+                {
+                    "room_size": size,
+                    "table_size": args.connections,
+                    "ours": mine,
+                    "baseline": theirs,
+                    "speedup": theirs["wall_s"] / mine["wall_s"],
+                    "read_ratio": theirs["read_units"] / mine["read_units"],
+                }
+            )
+            db.delete_table(TableName=table)
+    endpoint.stdin.close()  # type: ignore[union-attr]
+    endpoint.wait()
+
+    print(
+        f"Fan-out to one room in a table of {args.connections:,} connections, "
+        f"{args.latency_ms:g} ms per @connections call, {args.concurrency} in flight\n"
+    )
+    header = (
+        f"{'room':>7} | {'ours s':>7} {'posts/s':>8} {'RCU':>6} | "
+        f"{'baseline s':>10} {'posts/s':>8} {'RCU':>6} | {'faster':>7} {'fewer RCU':>9}"
+    )
+    print(header)
+    print("-" * len(header))
+    for r in rows_out:
+        o, b = r["ours"], r["baseline"]
+        print(
+            f"{r['room_size']:>7,} | {o['wall_s']:>7.2f} {o['posts_per_s']:>8,.0f} "
+            f"{o['read_units']:>6g} | {b['wall_s']:>10.2f} {b['posts_per_s']:>8,.0f} "
+            f"{b['read_units']:>6g} | {r['speedup']:>6.1f}x {r['read_ratio']:>8.1f}x"
+        )
+    Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.json).write_text(
+        json.dumps(
+            {
+                "per_post_cpu": overhead,
+                "latency_ms": args.latency_ms,
+                "concurrency": args.concurrency,
+                "rows": rows_out,
+            },
+            indent=2,
+        )
+    )
+    print(f"\nwrote {args.json}")
+
+
+if __name__ == "__main__":
+    main()

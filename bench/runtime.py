@@ -1,0 +1,166 @@
+"""Local runtime benchmark: many clients in rooms, end-to-end delivery rate and latency.
+
+Starts ``realtime-socket dev`` on the dev stack (its ``telemetry`` namespace) in its own
+process, connects N clients in rooms of R, and lets one sender per room send closed-loop
+(the next message once its own copy came back) for T seconds. The same load then runs
+against a plain ``websockets`` broadcast server (bench/plain_server.py) on the same machine:
+the upper limit of what Python WebSockets do here without API Gateway's semantics.
+
+    .venv/bin/python bench/runtime.py                  # 1,000 clients, rooms of 10, 10 s
+    .venv/bin/python bench/runtime.py --quick          # 40 clients, 3 s, as CI runs it
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import re
+import signal
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from websockets.asyncio.client import ClientConnection, connect
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def start(command: list[str], ready: str) -> tuple[subprocess.Popen[str], str]:
+    process = subprocess.Popen(
+        command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+        start_new_session=True,
+    )  # fmt: skip
+    assert process.stdout is not None
+    output = ""
+    while ready not in output:
+        line = process.stdout.readline()
+        if not line:
+            raise RuntimeError(f"{command} exited:\n{output}")
+        output += line
+    # keep draining the log so the server never blocks on a full pipe
+    threading.Thread(target=process.stdout.read, daemon=True).start()
+    return process, output
+
+
+def stop(process: subprocess.Popen[str]) -> None:
+    os.killpg(process.pid, signal.SIGINT)
+    try:
+        process.wait(30)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+
+
+def message(room: int) -> str:
+    return json.dumps({"action": "sendmessage", "data": {"t": time.perf_counter(), "room": room}})
+
+
+async def run_load(url_for: Any, clients: int, room_size: int, seconds: float) -> dict[str, Any]:
+    rooms = max(1, clients // room_size)
+    sockets: list[tuple[int, ClientConnection]] = []
+    for i in range(clients):  # connect at a modest pace: $connect runs the authorizer too
+        sockets.append((i % rooms, await connect(url_for(f"room-{i % rooms}"), max_size=None)))
+    latencies: list[float] = []
+    delivered = 0
+    stop_at = time.perf_counter() + seconds
+    sent = 0
+
+    async def reader(room: int, ws: ClientConnection, sender: bool) -> None:
+        nonlocal delivered, sent
+        async for raw in ws:
+            frame = json.loads(raw)
+            data = frame.get("data") if isinstance(frame, dict) else None
+            if not isinstance(data, dict) or "t" not in data:
+                continue
+            latencies.append(time.perf_counter() - data["t"])
+            delivered += 1
+            if sender and data.get("room") == room and time.perf_counter() < stop_at:
+                sent += 1
+                await ws.send(message(room))
+
+    senders = {}
+    for room, ws in sockets:
+        senders.setdefault(room, ws)
+    tasks = [asyncio.create_task(reader(room, ws, senders[room] is ws)) for room, ws in sockets]
+    started = time.perf_counter()
+    for room, ws in senders.items():
+        sent += 1
+        await ws.send(message(room))
+    await asyncio.sleep(seconds)
+    await asyncio.sleep(1.0)  # let in-flight messages land
+    elapsed = time.perf_counter() - started
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*(ws.close() for _, ws in sockets), return_exceptions=True)
+    latencies.sort()
+    return {
+        "clients": clients,
+        "room_size": room_size,
+        "messages_sent": sent,
+        "deliveries": delivered,
+        "deliveries_per_s": delivered / elapsed,
+        "p50_ms": statistics.median(latencies) * 1000 if latencies else None,
+        "p99_ms": latencies[int(len(latencies) * 0.99) - 1] * 1000 if latencies else None,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--clients", type=int, default=1000)
+    parser.add_argument("--room-size", type=int, default=10)
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--json", default=str(ROOT / "bench" / "results" / "runtime.json"))
+    args = parser.parse_args()
+    if args.quick:
+        args.clients, args.seconds = 40, 3.0
+    python = sys.executable
+
+    runtime, output = start(
+        [python, "-m", "realtime_socket", "dev", "--port", "0"], "Ctrl-C to stop."
+    )
+    try:
+        base = re.search(r"telemetry\s+(ws://127\.0\.0\.1:\d+/telemetry)", output).group(1)  # type: ignore[union-attr]
+        token = subprocess.run(
+            [python, "-m", "realtime_socket", "token", "--namespace", "telemetry", "--sub", "b"],
+            cwd=ROOT, capture_output=True, text=True, check=True,
+        ).stdout.strip()  # fmt: skip
+        ours = asyncio.run(run_load(lambda room: f"{base}?room_id={room}&token={token}",
+                                    args.clients, args.room_size, args.seconds))  # fmt: skip
+    finally:
+        stop(runtime)
+
+    plain, output = start([python, str(ROOT / "bench" / "plain_server.py")], "listening")
+    try:
+        port = re.search(r"listening (\d+)", output).group(1)  # type: ignore[union-attr]
+        upper = asyncio.run(run_load(lambda room: f"ws://127.0.0.1:{port}/?room_id={room}",
+                                     args.clients, args.room_size, args.seconds))  # fmt: skip
+    finally:
+        stop(plain)
+
+    print(f"{args.clients:,} clients in rooms of {args.room_size}, one closed-loop sender per "
+          f"room, {args.seconds:g} s\n")  # fmt: skip
+    print(f"{'server':<34} {'deliveries/s':>13} {'p50 ms':>8} {'p99 ms':>8}")
+    for label, r in (
+        ("realtime-socket dev (API GW + λ)", ours),
+        ("plain websockets broadcast", upper),
+    ):
+        print(
+            f"{label:<34} {r['deliveries_per_s']:>13,.0f} {r['p50_ms']:>8.1f} {r['p99_ms']:>8.1f}"
+        )
+    ratio = ours["deliveries_per_s"] / upper["deliveries_per_s"]
+    print(f"\nlocal runtime reaches {ratio:.1%} of the plain server's delivery rate")
+    Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.json).write_text(
+        json.dumps({"runtime": ours, "plain": upper, "ratio": ratio}, indent=2)
+    )
+    print(f"wrote {args.json}")
+
+
+if __name__ == "__main__":
+    main()
