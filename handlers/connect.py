@@ -38,11 +38,23 @@ def handle(event: events.Event, client: Any, cfg: settings.Settings) -> dict[str
             log.set(outcome="rejected", reason=str(exc))
             return events.response(400, str(exc))
         assert room is not None
+        origin = events.header(event, "Origin")
+        if cfg.allowed_origins and origin is not None and origin not in cfg.allowed_origins:
+            # Cross-site WebSocket hijacking: a page on another site opened this socket.
+            log.set(outcome="rejected", reason="origin not allowed", origin=origin[:200])
+            return events.response(403, "Origin not allowed")
         user = events.sender_sub(event)
         if not user:
             # Only reachable if the route is deployed without the authorizer.
             log.set(outcome="rejected", reason="no verified subject")
             return events.response(401, "Unauthorized")
+        if cfg.max_connections_per_user:
+            live = connections.user_connection_count(client, cfg.table_name, cfg.user_index, user)
+            if live >= cfg.max_connections_per_user:
+                log.set(outcome="rejected", reason="too many connections for this user")
+                return events.response(
+                    429, f"at most {cfg.max_connections_per_user} connections per user"
+                )
         conn = connections.Connection(
             connection_id=events.connection_id(event),
             room_id=room,

@@ -15,7 +15,21 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
-__all__ = ["Connection", "delete", "delete_many", "get", "put", "room_members"]
+__all__ = [
+    "Connection",
+    "RateLimited",
+    "claim_send",
+    "delete",
+    "delete_many",
+    "get",
+    "put",
+    "room_members",
+    "user_connection_count",
+]
+
+
+class RateLimited(Exception):
+    """The connection has used up its messages for the current window."""
 
 
 @dataclass(frozen=True)
@@ -44,6 +58,85 @@ def put(
     )
 
 
+def _from_item(item: dict[str, Any] | None) -> Connection | None:
+    if not item or int(item["ttl"]["N"]) <= int(time.time()):
+        return None
+    return Connection(
+        connection_id=item["connectionId"]["S"],
+        room_id=item["roomId"]["S"],
+        user_id=item["userId"]["S"],
+        connected_at=int(item["connectedAt"]["N"]),
+    )
+
+
+def claim_send(
+    client: DynamoDBClient,
+    table: str,
+    connection_id: str,
+    rate: float,
+    burst: int,
+    now: float | None = None,
+) -> Connection | None:
+    """Count one message against the connection's rate limit and return its row.
+
+    A fixed window of ``burst / rate`` seconds allows ``burst`` messages. The count lives
+    in the connection's own row, so reading the sender and counting cost one conditional
+    UpdateItem (one write unit) instead of a GetItem. ``rate <= 0`` only reads the row.
+
+    Raises:
+        RateLimited: the window's messages are used up.
+    """
+    if rate <= 0:
+        return get(client, table, connection_id)
+    window = int((time.time() if now is None else now) / (burst / rate))
+    key = {"connectionId": {"S": connection_id}}
+    values: dict[str, Any] = {":w": {"N": str(window)}, ":one": {"N": "1"}}
+    attempts: list[tuple[str, str, dict[str, Any]]] = [
+        (
+            "SET rlCount = rlCount + :one",
+            "rlWin = :w AND rlCount < :burst",
+            {**values, ":burst": {"N": str(burst)}},
+        ),
+        ("SET rlWin = :w, rlCount = :one", "attribute_not_exists(rlWin) OR rlWin < :w", values),
+    ]
+    for update, condition, attempt_values in attempts:
+        try:
+            answer = client.update_item(
+                TableName=table,
+                Key=key,
+                UpdateExpression=update,
+                ConditionExpression=f"attribute_exists(connectionId) AND ({condition})",
+                ExpressionAttributeValues=attempt_values,
+                ReturnValues="ALL_NEW",
+            )
+        except client.exceptions.ConditionalCheckFailedException:
+            continue
+        return _from_item(answer.get("Attributes"))
+    if get(client, table, connection_id) is None:
+        return None
+    raise RateLimited(connection_id)
+
+
+def user_connection_count(client: DynamoDBClient, table: str, index: str, user_id: str) -> int:
+    """Live connections of ``user_id``, from the user index (expired rows excluded)."""
+    total = 0
+    kwargs: dict[str, Any] = {
+        "TableName": table,
+        "IndexName": index,
+        "KeyConditionExpression": "userId = :u",
+        "FilterExpression": "#ttl > :now",
+        "ExpressionAttributeNames": {"#ttl": "ttl"},
+        "ExpressionAttributeValues": {":u": {"S": user_id}, ":now": {"N": str(int(time.time()))}},
+        "Select": "COUNT",
+    }
+    while True:
+        page = client.query(**kwargs)
+        total += page.get("Count", 0)
+        if "LastEvaluatedKey" not in page:
+            return total
+        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
 def get(client: DynamoDBClient, table: str, connection_id: str) -> Connection | None:
     """Read one row, strongly consistent: the sender may have connected a moment ago.
 
@@ -54,14 +147,7 @@ def get(client: DynamoDBClient, table: str, connection_id: str) -> Connection | 
         Key={"connectionId": {"S": connection_id}},
         ConsistentRead=True,
     ).get("Item")
-    if not item or int(item["ttl"]["N"]) <= int(time.time()):
-        return None
-    return Connection(
-        connection_id=item["connectionId"]["S"],
-        room_id=item["roomId"]["S"],
-        user_id=item["userId"]["S"],
-        connected_at=int(item["connectedAt"]["N"]),
-    )
+    return _from_item(item)
 
 
 def delete(client: DynamoDBClient, table: str, connection_id: str) -> None:

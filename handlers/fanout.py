@@ -20,6 +20,7 @@ import asyncio
 import json
 import ssl
 import sys
+import weakref
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -123,6 +124,8 @@ class ConnectionsApi:
         self._idle: list[_Connection] = []
         self._ssl: ssl.SSLContext | None = None
         self._backoff = ExponentialBackoff()
+        # Closes the sockets quietly however the container ends (tests, local runtime).
+        self._finalizer = weakref.finalize(self, _shutdown, self._idle, self._loop)
 
     # -- public, synchronous API (handlers are synchronous) ------------------------------
 
@@ -158,10 +161,7 @@ class ConnectionsApi:
         return result
 
     def close(self) -> None:
-        for connection in self._idle:
-            connection.close()
-        self._idle.clear()
-        self._loop.close()
+        self._finalizer()
 
     # -- internals -----------------------------------------------------------------------
 
@@ -239,6 +239,13 @@ class ConnectionsApi:
                 self._idle.append(connection)
 
         await asyncio.gather(*(worker() for _ in range(min(self.concurrency, len(ids)))))
+
+
+def _shutdown(idle: list[_Connection], loop: asyncio.AbstractEventLoop) -> None:
+    for connection in idle:
+        connection.writer.transport.abort()
+    idle.clear()
+    loop.close()
 
 
 _ERROR_CODES = {

@@ -48,7 +48,14 @@ def handle(
     with event_log(event) as log:
         caller = events.connection_id(event)
         try:
-            sender = connections.get(db, cfg.table_name, caller)
+            try:
+                sender = connections.claim_send(
+                    db, cfg.table_name, caller, cfg.rate_per_second, cfg.rate_burst
+                )
+            except connections.RateLimited:
+                window = cfg.rate_burst / cfg.rate_per_second
+                message = f"at most {cfg.rate_burst} messages per {window:g} s; slow down"
+                raise BadRequest("rate_limited", message) from None
             if sender is None:
                 raise NotConnected("connection not registered")
             log.set(room=sender.room_id)

@@ -22,6 +22,11 @@ class Settings:
     management_endpoint: str | None
     ttl_seconds: int
     fanout_concurrency: int
+    rate_per_second: float = 0.0
+    rate_burst: int = 20
+    max_connections_per_user: int = 0
+    user_index: str = "user-index"
+    allowed_origins: tuple[str, ...] = ()
 
 
 def load(environ: os._Environ[str] | dict[str, str] | None = None) -> Settings:
@@ -32,4 +37,9 @@ def load(environ: os._Environ[str] | dict[str, str] | None = None) -> Settings:
         management_endpoint=env.get("MANAGEMENT_ENDPOINT") or None,
         ttl_seconds=int(env.get("CONNECTION_TTL_SECONDS", DEFAULT_TTL_SECONDS)),
         fanout_concurrency=int(env.get("FANOUT_CONCURRENCY", "64")),
+        rate_per_second=float(env.get("RATE_LIMIT_PER_SECOND", "0")),
+        rate_burst=int(env.get("RATE_LIMIT_BURST", "20")),
+        max_connections_per_user=int(env.get("MAX_CONNECTIONS_PER_USER", "0")),
+        user_index=env.get("USER_INDEX_NAME", "user-index"),
+        allowed_origins=tuple(o for o in env.get("ALLOWED_ORIGINS", "").split(",") if o),
     )

@@ -21,6 +21,7 @@ __all__ = [
     "DomainArgs",
     "FunctionArgs",
     "JwtArgs",
+    "LimitsArgs",
     "MappingArgs",
     "RealtimeSocketArgs",
     "ResolvedArgs",
@@ -141,6 +142,20 @@ class MappingArgs(TypedDict):
     mapping_key: str
 
 
+class LimitsArgs(TypedDict):
+    """Abuse limits enforced by the handlers."""
+
+    messages_per_second: NotRequired[float]
+    """Per-connection sendmessage rate, 0 to disable; default 10."""
+    message_burst: NotRequired[int]
+    """Messages a connection may send at once before the rate applies; default 20."""
+    max_connections_per_user: NotRequired[int]
+    """Live connections per verified ``sub``; 0 (default) for no cap. Adds a user index."""
+    allowed_origins: NotRequired[list[str]]
+    """Browser ``Origin`` values allowed to connect (against cross-site WebSocket
+    hijacking); default: any. Clients that send no Origin (servers, devices) are allowed."""
+
+
 class TableArgs(TypedDict):
     point_in_time_recovery: NotRequired[bool]
     """Default True."""
@@ -202,6 +217,7 @@ class RealtimeSocketArgs(TypedDict):
     mapping: NotRequired[MappingArgs]
     table: NotRequired[TableArgs]
     functions: NotRequired[FunctionArgs]
+    limits: NotRequired[LimitsArgs]
     tags: NotRequired[dict[str, str]]
 
 
@@ -263,6 +279,10 @@ class ResolvedArgs:
     timeout_seconds: int
     log_retention_days: int
     fanout_concurrency: int
+    rate_per_second: float = 10.0
+    rate_burst: int = 20
+    max_connections_per_user: int = 0
+    allowed_origins: tuple[str, ...] = ()
     tags: Mapping[str, str] = field(default_factory=dict)
 
 
@@ -547,6 +567,38 @@ def resolve(name: str, args: Mapping[str, Any]) -> ResolvedArgs:
     retention = fns.get("log_retention_days", 30)
     if retention not in _RETENTION_DAYS:
         problems.add("functions.log_retention_days", f"must be one of {sorted(_RETENTION_DAYS)}")
+    limits = args.get("limits", {}) or {}
+    if isinstance(limits, Mapping):
+        _unknown_keys(problems, "limits", limits, LimitsArgs)
+    else:
+        problems.add("limits", "must be an object")
+        limits = {}
+    msg_rate = limits.get("messages_per_second", 10)
+    if (
+        isinstance(msg_rate, bool)
+        or not isinstance(msg_rate, int | float)
+        or not 0 <= msg_rate <= 1000
+    ):
+        problems.add(
+            "limits.messages_per_second", f"must be a number from 0 to 1000, got {msg_rate!r}"
+        )
+        msg_rate = 0
+    burst_msgs = _int_in(
+        problems, "limits.message_burst", limits.get("message_burst", 20), 1, 10000
+    )
+    per_user = _int_in(
+        problems,
+        "limits.max_connections_per_user",
+        limits.get("max_connections_per_user", 0),
+        0,
+        100000,
+    )
+    origins = _str_list(limits.get("allowed_origins", [])) or []
+    for origin in origins:
+        if not re.match(r"^https?://[A-Za-z0-9.\-]+(:[0-9]{1,5})?$", origin):
+            problems.add(
+                "limits.allowed_origins", f"{origin!r} is not scheme://host[:port] (no path)"
+            )
     tags = args.get("tags", {}) or {}
     if not isinstance(tags, Mapping) or not all(isinstance(v, str) for v in tags.values()):
         problems.add("tags", "must map strings to strings")
@@ -583,6 +635,10 @@ def resolve(name: str, args: Mapping[str, Any]) -> ResolvedArgs:
         fanout_concurrency=_int_in(
             problems, "functions.fanout_concurrency", fns.get("fanout_concurrency", 64), 1, 256
         ),
+        rate_per_second=float(msg_rate),
+        rate_burst=burst_msgs,
+        max_connections_per_user=per_user,
+        allowed_origins=tuple(origins),
         tags=dict(tags),
     )
     problems.raise_if_any(str(name))

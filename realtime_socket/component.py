@@ -20,7 +20,7 @@ from realtime_socket.domain import custom_domain
 __all__ = ["ROOM_INDEX_NAME", "TYPE_TOKEN", "RealtimeSocket", "identity_sources"]
 
 TYPE_TOKEN = "realtime-socket:index:RealtimeSocket"  # noqa: S105 - a Pulumi type token
-ROOM_INDEX_NAME = "room-index"
+ROOM_INDEX_NAME = policies.ROOM_INDEX
 #: API Gateway keeps a connection at most 2 hours; rows live 10 minutes longer.
 CONNECTION_TTL_SECONDS = 2 * 3600 + 600
 
@@ -38,6 +38,23 @@ _ACCESS_LOG_FORMAT = json.dumps(
         "authorizerError": "$context.authorizer.error",
     }
 )
+
+
+def _index(name: str, key: str) -> aws.dynamodb.TableGlobalSecondaryIndexArgs:
+    """A GSI keyed by ``key`` that projects only ``ttl``: reads stay a few bytes per row."""
+    return aws.dynamodb.TableGlobalSecondaryIndexArgs(
+        name=name,
+        key_schemas=[
+            aws.dynamodb.TableGlobalSecondaryIndexKeySchemaArgs(
+                attribute_name=key, key_type="HASH"
+            ),
+            aws.dynamodb.TableGlobalSecondaryIndexKeySchemaArgs(
+                attribute_name="connectionId", key_type="RANGE"
+            ),
+        ],
+        projection_type="INCLUDE",
+        non_key_attributes=["ttl"],
+    )
 
 
 def identity_sources(carriers: tuple[str, ...], query_parameter: str) -> list[str]:
@@ -110,21 +127,15 @@ class RealtimeSocket(pulumi.ComponentResource):
             attributes=[
                 aws.dynamodb.TableAttributeArgs(name="connectionId", type="S"),
                 aws.dynamodb.TableAttributeArgs(name="roomId", type="S"),
+                *(
+                    [aws.dynamodb.TableAttributeArgs(name="userId", type="S")]
+                    if cfg.max_connections_per_user
+                    else []
+                ),
             ],
             global_secondary_indexes=[
-                aws.dynamodb.TableGlobalSecondaryIndexArgs(
-                    name=ROOM_INDEX_NAME,
-                    key_schemas=[
-                        aws.dynamodb.TableGlobalSecondaryIndexKeySchemaArgs(
-                            attribute_name="roomId", key_type="HASH"
-                        ),
-                        aws.dynamodb.TableGlobalSecondaryIndexKeySchemaArgs(
-                            attribute_name="connectionId", key_type="RANGE"
-                        ),
-                    ],
-                    projection_type="INCLUDE",
-                    non_key_attributes=["ttl"],
-                )
+                _index(ROOM_INDEX_NAME, "roomId"),
+                *([_index(policies.USER_INDEX, "userId")] if cfg.max_connections_per_user else []),
             ],
             ttl=aws.dynamodb.TableTtlArgs(attribute_name="ttl", enabled=True),
             server_side_encryption=aws.dynamodb.TableServerSideEncryptionArgs(enabled=True),
@@ -149,6 +160,11 @@ class RealtimeSocket(pulumi.ComponentResource):
             "MANAGEMENT_ENDPOINT": self.management_endpoint,
             "CONNECTION_TTL_SECONDS": str(CONNECTION_TTL_SECONDS),
             "FANOUT_CONCURRENCY": str(cfg.fanout_concurrency),
+            "RATE_LIMIT_PER_SECOND": f"{cfg.rate_per_second:g}",
+            "RATE_LIMIT_BURST": str(cfg.rate_burst),
+            "MAX_CONNECTIONS_PER_USER": str(cfg.max_connections_per_user),
+            "USER_INDEX_NAME": policies.USER_INDEX,
+            "ALLOWED_ORIGINS": ",".join(cfg.allowed_origins),
         }
 
         authorizer = self._authorizer(api, region, account, partition)
@@ -239,10 +255,7 @@ class RealtimeSocket(pulumi.ComponentResource):
         cfg = self._cfg
         policy = pulumi.Output.all(self.table_arn, self.execution_arn).apply(
             lambda v: policies.publish_policy(
-                table_arn=v[0],
-                execution_arn=v[1],
-                stage=cfg.stage_name,
-                index_name=ROOM_INDEX_NAME,
+                table_arn=v[0], execution_arn=v[1], stage=cfg.stage_name
             )
         )
         # Resource._name is the role's logical name: unique in the stack, so a good suffix.
@@ -287,7 +300,6 @@ class RealtimeSocket(pulumi.ComponentResource):
                 log_group_arn=v[0],
                 grants=grants,
                 table_arn=v[1],
-                index_name=ROOM_INDEX_NAME,
                 execution_arn=v[2],
                 stage=cfg.stage_name,
                 ssm_parameter_arn=v[3],
@@ -329,6 +341,8 @@ class RealtimeSocket(pulumi.ComponentResource):
             grants = policies.Grants()
         for permission in route.permissions:
             grants = grants + policies.PERMISSION_GRANTS[permission]
+        if route.key == "$connect" and cfg.max_connections_per_user:
+            grants = grants + policies.Grants(indexes={policies.USER_INDEX: ["dynamodb:Query"]})
         fn = self._function(
             route.role,
             handler=route.handler,

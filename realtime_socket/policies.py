@@ -9,11 +9,14 @@ IAM for the callback API: https://docs.aws.amazon.com/apigateway/latest/develope
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 __all__ = [
+    "PERMISSION_GRANTS",
+    "ROOM_INDEX",
     "ROUTE_GRANTS",
+    "USER_INDEX",
     "Grants",
     "account_logging_policy",
     "assume_role_policy",
@@ -23,27 +26,33 @@ __all__ = [
 ]
 
 
+ROOM_INDEX = "room-index"
+USER_INDEX = "user-index"
+
+
+def _union(a: Sequence[str], b: Sequence[str]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys([*a, *b]))  # order-preserving
+
+
 class Grants:
-    """What one function may do: table actions, index actions, @connections methods."""
+    """What one function may do: table actions, actions per index, @connections methods."""
 
     def __init__(
         self,
         table: Sequence[str] = (),
-        index: Sequence[str] = (),
+        indexes: Mapping[str, Sequence[str]] | None = None,
         connections: Sequence[str] = (),
     ) -> None:
         self.table = tuple(table)
-        self.index = tuple(index)
+        self.indexes = {name: tuple(actions) for name, actions in (indexes or {}).items()}
         self.connections = tuple(connections)
 
     def __add__(self, other: Grants) -> Grants:
-        def merge(a: tuple[str, ...], b: tuple[str, ...]) -> tuple[str, ...]:
-            return tuple(dict.fromkeys(a + b))  # order-preserving union
-
+        indexes = dict(self.indexes)
+        for name, actions in other.indexes.items():
+            indexes[name] = _union(indexes.get(name, ()), actions)
         return Grants(
-            merge(self.table, other.table),
-            merge(self.index, other.index),
-            merge(self.connections, other.connections),
+            _union(self.table, other.table), indexes, _union(self.connections, other.connections)
         )
 
 
@@ -52,8 +61,10 @@ ROUTE_GRANTS: dict[str, Grants] = {
     "connect": Grants(table=["dynamodb:PutItem"]),
     "disconnect": Grants(table=["dynamodb:DeleteItem"]),
     "sendmessage": Grants(
-        table=["dynamodb:GetItem", "dynamodb:DeleteItem"],
-        index=["dynamodb:Query"],
+        # UpdateItem: read the sender's row and count the message against its rate limit;
+        # BatchWriteItem: delete the rows of connections that answered 410.
+        table=["dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:BatchWriteItem"],
+        indexes={ROOM_INDEX: ["dynamodb:Query"]},
         connections=["POST"],
     ),
     "ping": Grants(),
@@ -62,7 +73,7 @@ ROUTE_GRANTS: dict[str, Grants] = {
 
 #: Grants an extra route gets for each permission it declares.
 PERMISSION_GRANTS: dict[str, Grants] = {
-    "read": Grants(table=["dynamodb:GetItem"], index=["dynamodb:Query"]),
+    "read": Grants(table=["dynamodb:GetItem"], indexes={ROOM_INDEX: ["dynamodb:Query"]}),
     "write": Grants(table=["dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"]),
     "publish": Grants(connections=["POST"]),
 }
@@ -97,7 +108,6 @@ def function_policy(
     log_group_arn: str,
     grants: Grants,
     table_arn: str | None = None,
-    index_name: str = "room-index",
     execution_arn: str | None = None,
     stage: str | None = None,
     ssm_parameter_arn: str | None = None,
@@ -107,9 +117,9 @@ def function_policy(
     if grants.table:
         assert table_arn
         statements.append(_statement(grants.table, [table_arn]))
-    if grants.index:
+    for index, actions in grants.indexes.items():
         assert table_arn
-        statements.append(_statement(grants.index, [f"{table_arn}/index/{index_name}"]))
+        statements.append(_statement(actions, [f"{table_arn}/index/{index}"]))
     if grants.connections:
         assert execution_arn and stage
         statements.append(
@@ -123,15 +133,13 @@ def function_policy(
     return json.dumps({"Version": "2012-10-17", "Statement": statements})
 
 
-def publish_policy(
-    *, table_arn: str, execution_arn: str, stage: str, index_name: str = "room-index"
-) -> str:
+def publish_policy(*, table_arn: str, execution_arn: str, stage: str) -> str:
     """What ``grant_publish`` gives another service: find a room's members and post to them."""
     return json.dumps(
         {
             "Version": "2012-10-17",
             "Statement": [
-                _statement(["dynamodb:Query"], [f"{table_arn}/index/{index_name}"]),
+                _statement(["dynamodb:Query"], [f"{table_arn}/index/{ROOM_INDEX}"]),
                 _statement(
                     ["execute-api:ManageConnections"],
                     manage_connections_arns(execution_arn, stage, ["POST"]),

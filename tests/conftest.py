@@ -58,3 +58,23 @@ def endpoint() -> Iterator[Any]:
     scripted = ScriptedConnections()
     yield scripted
     scripted.close()
+
+
+@pytest.fixture
+def capped_table() -> Iterator[tuple[Any, settings.Settings]]:
+    """A moto table declared with ``max_connections_per_user`` (so with its user index)."""
+    with mock_aws():
+        db = boto3.client("dynamodb", region_name="us-east-1")
+        recording = evaluate_socket("chat", limits={"max_connections_per_user": 2})
+        name = create_table(db, recording.of_type("aws:dynamodb/table:Table")[0])
+        yield (
+            db,
+            settings.Settings(
+                table_name=name,
+                room_index="room-index",
+                management_endpoint=None,
+                ttl_seconds=settings.DEFAULT_TTL_SECONDS,
+                fanout_concurrency=8,
+                max_connections_per_user=2,
+            ),
+        )

@@ -48,7 +48,7 @@ def test_sendmessage_reads_its_row_queries_the_room_index_and_posts(chat_recordi
     table, execution, logs = _arns(chat_recording, "sendmessage")
     assert _statements(chat_recording, "sendmessage") == {
         ("logs:CreateLogStream", "logs:PutLogEvents"): [f"{logs}:*"],
-        ("dynamodb:GetItem", "dynamodb:DeleteItem"): [table],
+        ("dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:BatchWriteItem"): [table],
         ("dynamodb:Query",): [f"{table}/index/room-index"],
         ("execute-api:ManageConnections",): [f"{execution}/live/POST/@connections/*"],
     }
@@ -102,6 +102,16 @@ def test_extra_route_permissions_map_to_exact_grants():
     assert write[("execute-api:ManageConnections",)] == [f"{execution}/live/POST/@connections/*"]
     assert len(write) == 3
     assert len(_statements(rec, "n")) == 1
+
+
+def test_connect_may_query_the_user_index_only_when_connections_are_capped():
+    from tests.helpers import evaluate_socket
+
+    rec = evaluate_socket("chat", limits={"max_connections_per_user": 3})
+    table, _, _ = _arns(rec, "connect")
+    assert _statements(rec, "connect")[("dynamodb:Query",)] == [f"{table}/index/user-index"]
+    indexes = rec.named("chat-connections-table").inputs["globalSecondaryIndexes"]
+    assert [i["name"] for i in indexes] == ["room-index", "user-index"]
 
 
 def test_roles_trust_only_lambda(chat_recording):

@@ -357,3 +357,24 @@ def test_two_instances_in_one_program_never_collide():
         and r.type != "aws:apigatewayv2/stage:Stage"
     ]  # fmt: skip
     assert len(physical) == len(set(physical))
+
+
+def test_limits_reach_the_functions():
+    rec = evaluate_socket(
+        "chat",
+        limits={
+            "messages_per_second": 2.5,
+            "message_burst": 5,
+            "max_connections_per_user": 3,
+            "allowed_origins": ["https://app.example.com", "http://localhost:3000"],
+        },
+    )
+    env = rec.named("chat-connect-fn").inputs["environment"]["variables"]
+    assert env["RATE_LIMIT_PER_SECOND"] == "2.5"
+    assert env["RATE_LIMIT_BURST"] == "5"
+    assert env["MAX_CONNECTIONS_PER_USER"] == "3"
+    assert env["ALLOWED_ORIGINS"] == "https://app.example.com,http://localhost:3000"
+    default = evaluate_socket("chat").named("chat-sendmessage-fn")
+    env = default.inputs["environment"]["variables"]
+    assert (env["RATE_LIMIT_PER_SECOND"], env["RATE_LIMIT_BURST"]) == ("10", "20")
+    assert env["MAX_CONNECTIONS_PER_USER"] == "0"

@@ -170,6 +170,12 @@ def test_domain_settings(args, path):
         ({"tags": {"a": 1}}, "tags"),
         ({"unknown_arg": 1}, "unknown_arg"),
         ({"throttling": {"burst_limit": True}}, "throttling.burst_limit"),
+        ({"limits": {"messages_per_second": -1}}, "limits.messages_per_second"),
+        ({"limits": {"message_burst": 0}}, "limits.message_burst"),
+        ({"limits": {"max_connections_per_user": -1}}, "limits.max_connections_per_user"),
+        ({"limits": {"allowed_origins": ["https://x.com/path"]}}, "limits.allowed_origins"),
+        ({"limits": {"allowed_origins": ["*"]}}, "limits.allowed_origins"),
+        ({"limits": {"burst": 1}}, "limits.burst"),
     ],
 )
 def test_other_settings(args, path):

@@ -90,3 +90,36 @@ def test_one_json_log_line_without_the_token(table, capsys):
     assert record["outcome"] == "ok"
     assert record["durationMs"] >= 0
     assert token not in lines[0]
+
+
+def test_connections_per_user_are_capped(capped_table):
+    db, cfg = capped_table
+    answers = []
+    for i in range(3):
+        event = load_event("connect", connectionId=f"c{i}")
+        answers.append(connect.handle(event, db, cfg)["statusCode"])
+    assert answers == [200, 200, 429]
+    assert _row(db, cfg, "c2") is None
+    other = load_event(
+        "connect", connectionId="d0", authorizer={"principalId": "bob", "sub": "bob"}
+    )
+    assert connect.handle(other, db, cfg)["statusCode"] == 200  # the cap is per user
+
+
+@pytest.mark.parametrize(
+    ("origin", "status"),
+    [
+        ("https://app.example.com", 200),
+        ("https://evil.example.net", 403),
+        ("null", 403),
+        (None, 200),  # servers and devices send no Origin; browsers always do
+    ],
+)
+def test_origin_allow_list(table, origin, status):
+    db, cfg = table
+    cfg = type(cfg)(**{**cfg.__dict__, "allowed_origins": ("https://app.example.com",)})
+    event = load_event("connect")
+    if origin is not None:
+        event["headers"]["Origin"] = origin
+    assert connect.handle(event, db, cfg)["statusCode"] == status
+    assert (_row(db, cfg) is not None) is (status == 200)

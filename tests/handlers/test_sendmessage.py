@@ -200,3 +200,26 @@ def test_management_endpoint_prefers_configuration(table):
         sendmessage.management_endpoint(event, bare)
         == "https://abc123.execute-api.us-east-1.amazonaws.com/live"
     )
+
+
+def test_per_connection_rate_limit_answers_an_error_frame(table, endpoint):
+    db, cfg = table
+    cfg = type(cfg)(**{**cfg.__dict__, "rate_per_second": 0.001, "rate_burst": 3})
+    _join(db, cfg, "A", "lobby")
+    _join(db, cfg, "B", "lobby")
+    for n in range(5):
+        _send(db, endpoint, cfg, {"action": "sendmessage", "data": n})
+    assert [f["data"] for f in endpoint.frames("B")] == [0, 1, 2]  # the burst, then nothing
+    errors = [f for f in endpoint.frames("A") if f["type"] == "error"]
+    assert [e["code"] for e in errors] == ["rate_limited", "rate_limited"]
+
+
+def test_rate_limit_window_resets(table):
+    db, cfg = table
+    _join(db, cfg, "A", "lobby")
+    for _ in range(2):
+        assert connections.claim_send(db, cfg.table_name, "A", rate=1, burst=2, now=100.0)
+    with pytest.raises(connections.RateLimited):
+        connections.claim_send(db, cfg.table_name, "A", rate=1, burst=2, now=101.0)
+    assert connections.claim_send(db, cfg.table_name, "A", rate=1, burst=2, now=102.0)
+    assert connections.claim_send(db, cfg.table_name, "ghost", rate=1, burst=2, now=102.0) is None
