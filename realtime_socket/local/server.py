@@ -62,6 +62,9 @@ class RuntimeOptions:
     deliver_disconnect: bool = True
     handler_output: IO[str] | int | None = None
     log: Callable[[dict[str, Any]], None] | None = None
+    #: Chaos for tests: answer every Nth @connections post with 429 (0: never), as API
+    #: Gateway does when a client's buffer is full or the account is throttled.
+    inject_post_throttle_every: int = 0
 
 
 @dataclass
@@ -94,6 +97,8 @@ class LocalRuntime:
         self.port = self.options.port
         self.aws_endpoint = ""
         self.dev_parameters: list[str] = []
+        self.posts_attempted = 0
+        self.posts_throttled = 0
 
     # -- lifecycle ---------------------------------------------------------------------
 
@@ -408,6 +413,11 @@ class LocalRuntime:
         return connection
 
     def post_to_connection(self, namespace: str, stage: str, cid: str, data: bytes) -> int:
+        self.posts_attempted += 1  # one management thread per request: a rough count is fine
+        every = self.options.inject_post_throttle_every
+        if every and self.posts_attempted % every == 0:
+            self.posts_throttled += 1
+            return 429
         if len(data) > apigw.MAX_MESSAGE_BYTES:
             return 413
         connection = self._find(namespace, stage, cid)

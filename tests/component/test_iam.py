@@ -168,3 +168,26 @@ def test_grant_publish_gives_query_and_post_only():
             "Resource": [f"{execution}/live/POST/@connections/*"],
         },
     ]
+
+
+def test_every_log_group_has_a_retention(chat_recording):
+    groups = chat_recording.of_type("aws:cloudwatch/logGroup:LogGroup")
+    assert len(groups) == 7
+    assert all(g.inputs.get("retentionInDays") for g in groups)
+    # and every function writes to its own group, never to an unmanaged /aws/lambda one
+    for fn in chat_recording.of_type("aws:lambda/function:Function"):
+        assert fn.inputs["loggingConfig"]["logGroup"] in {g.outputs["name"] for g in groups}
+
+
+def test_secrets_only_as_pulumi_secrets_and_securestrings(chat_recording):
+    for resource in chat_recording.resources:
+        text = json.dumps(resource.inputs, default=str)
+        if "s" * 48 in text:  # the test secret
+            assert resource.type == "aws:ssm/parameter:Parameter"
+            assert resource.inputs["type"] == "SecureString"
+            assert resource.inputs["value"]["4dabf18193072939515e22adb298388d"]  # secret-wrapped
+
+
+def test_data_trace_is_off_by_default(chat_recording):
+    settings = chat_recording.named("chat-stage").inputs["defaultRouteSettings"]
+    assert settings["dataTraceEnabled"] is False

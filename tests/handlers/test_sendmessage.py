@@ -223,3 +223,34 @@ def test_rate_limit_window_resets(table):
         connections.claim_send(db, cfg.table_name, "A", rate=1, burst=2, now=101.0)
     assert connections.claim_send(db, cfg.table_name, "A", rate=1, burst=2, now=102.0)
     assert connections.claim_send(db, cfg.table_name, "ghost", rate=1, burst=2, now=102.0) is None
+
+
+class _Raw:
+    def __init__(self, body: bytes) -> None:
+        self._body = body
+
+    def stream(self, **_):
+        yield self._body
+
+
+def test_dynamodb_throttling_is_retried_by_botocore(table, endpoint):
+    """Throttled Query answers are retried (standard mode) and the message still goes out."""
+    from botocore.awsrequest import AWSResponse
+
+    db, cfg = table
+    _join(db, cfg, "A", "lobby")
+    _join(db, cfg, "B", "lobby")
+    throttled = []
+
+    def throttle(request, **_):
+        if len(throttled) < 2:
+            throttled.append(1)
+            error = "com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException"
+            body = json.dumps({"__type": error, "message": "Rate exceeds throughput."}).encode()
+            return AWSResponse(request.url, 400, {"x-amzn-RequestId": "t"}, _Raw(body))
+        return None
+
+    db.meta.events.register_first("before-send.dynamodb.Query", throttle)
+    _send(db, endpoint, cfg, {"action": "sendmessage", "data": "after throttling"})
+    assert len(throttled) == 2
+    assert endpoint.frames("B")[0]["data"] == "after throttling"
