@@ -32,6 +32,7 @@ bench: $(STAMP)
 	$(PY) bench/coldstart.py
 	$(PY) bench/program.py
 	$(PY) bench/runtime.py
+	$(PY) bench/churn.py
 
 # CI: every benchmark at a tiny size, only to prove it still runs.
 bench-smoke: $(STAMP)
@@ -39,3 +40,4 @@ bench-smoke: $(STAMP)
 	$(PY) bench/coldstart.py --quick
 	$(PY) bench/program.py --quick
 	$(PY) bench/runtime.py --quick
+	$(PY) bench/churn.py --quick

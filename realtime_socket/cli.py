@@ -117,6 +117,8 @@ def _cmd_dev(args: argparse.Namespace) -> int:
         management_port=management_port,
         idle_timeout=args.idle_timeout,
         max_duration=args.max_duration,
+        deliver_disconnect=not args.lossy_disconnect,
+        inject_post_throttle_every=args.chaos_post_429_every,
         log=print_log(),
     )
     try:
@@ -190,6 +192,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     d.add_argument("--idle-timeout", type=float, default=600.0, help="seconds (AWS: 600)")
     d.add_argument("--max-duration", type=float, default=7200.0, help="seconds (AWS: 7200)")
+    d.add_argument(
+        "--lossy-disconnect",
+        action="store_true",
+        help="never deliver $disconnect (AWS only promises best effort): test your cleanup",
+    )
+    d.add_argument(
+        "--chaos-post-429-every",
+        type=_bounded(int, 0, 10**6),
+        default=0,
+        metavar="N",
+        help="answer every Nth @connections post with 429: test your retries",
+    )
     d.set_defaults(func=_cmd_dev)
 
     t = commands.add_parser("token", help="print a development token the local runtime accepts")
