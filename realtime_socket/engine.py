@@ -9,6 +9,7 @@ all read the same :class:`Recording`.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import runpy
 import sys
@@ -206,6 +207,17 @@ class _RecordingMonitor(pulumi_mocks.MockMonitor):
         return response
 
 
+def _ensure_event_loop() -> None:
+    """Pulumi's synchronous helpers use the thread's current loop; ``asyncio.run`` elsewhere
+    in the process leaves none behind, so provide one."""
+    try:
+        loop = asyncio.get_event_loop_policy().get_event_loop()
+        if loop.is_closed():
+            raise RuntimeError("closed")
+    except RuntimeError:
+        asyncio.set_event_loop(asyncio.new_event_loop())
+
+
 def evaluate(
     program: Callable[[], Any] | Path,
     *,
@@ -225,6 +237,7 @@ def evaluate(
     Raises:
         Whatever the program raises (validation errors included), unchanged.
     """
+    _ensure_event_loop()
     mocks = RecordingMocks(region=region, account=account)
     monitor = _RecordingMonitor(mocks)
     pulumi.runtime.settings.ROOT.set(None)  # a fresh root stack resource for every run

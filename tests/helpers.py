@@ -110,7 +110,7 @@ class ScriptedConnections:
         self.attempts: dict[str, int] = {}
         self._lock = threading.Lock()
         self._server = ManagementServer(self)
-        self._server.start()
+        self._server.start_in_thread()
         self.endpoint = f"http://127.0.0.1:{self._server.port}/chat/live"
 
     def post_to_connection(self, namespace: str, stage: str, cid: str, data: bytes) -> int:
@@ -136,4 +136,4 @@ class ScriptedConnections:
         return [json.loads(b) for b in self.posts.get(connection_id, [])]
 
     def close(self) -> None:
-        self._server.stop()
+        self._server.stop_in_thread()

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 __all__ = [
+    "CLIENT_BUFFER_BYTES",
     "MAX_FRAME_BYTES",
     "MAX_MESSAGE_BYTES",
     "AuthorizerDecision",
@@ -35,6 +36,8 @@ __all__ = [
 
 MAX_FRAME_BYTES = 32 * 1024
 MAX_MESSAGE_BYTES = 128 * 1024
+#: Data queued for a client that is not reading; past it, posts answer 429 (LimitExceeded).
+CLIENT_BUFFER_BYTES = 1024 * 1024
 
 
 def new_connection_id() -> str:

@@ -62,8 +62,8 @@ class RuntimeOptions:
     deliver_disconnect: bool = True
     handler_output: IO[str] | int | None = None
     log: Callable[[dict[str, Any]], None] | None = None
-    #: Chaos for tests: answer every Nth @connections post with 429 (0: never), as API
-    #: Gateway does when a client's buffer is full or the account is throttled.
+    #: Chaos for tests: answer every Nth @connections post with a transient 429 (0: never),
+    #: as API Gateway does when the account is throttled; a retry of it goes through.
     inject_post_throttle_every: int = 0
 
 
@@ -99,6 +99,7 @@ class LocalRuntime:
         self.dev_parameters: list[str] = []
         self.posts_attempted = 0
         self.posts_throttled = 0
+        self._chaos_throttled: set[tuple[str, int]] = set()
 
     # -- lifecycle ---------------------------------------------------------------------
 
@@ -106,7 +107,7 @@ class LocalRuntime:
         self._loop = asyncio.get_running_loop()
         await asyncio.to_thread(self._start_moto)
         self._management = ManagementServer(self, self.options.host, self.options.management_port)
-        self._management.start()
+        await self._management.start()
         self._server = await serve(
             self._serve_connection,
             self.options.host,
@@ -114,6 +115,7 @@ class LocalRuntime:
             process_request=self._process_request,
             select_subprotocol=self._select_subprotocol,
             max_size=(apigw.MAX_MESSAGE_BYTES, apigw.MAX_FRAME_BYTES),
+            write_limit=apigw.CLIENT_BUFFER_BYTES,
             ping_interval=None,  # API Gateway does not ping clients; its idle timeout applies
             logger=_quiet_logger(),
         )
@@ -142,7 +144,7 @@ class LocalRuntime:
             await asyncio.wait(self._tasks, timeout=5)
         await asyncio.gather(*(pool.close() for pool in self.pools.values()))
         if self._management:
-            self._management.stop()
+            await self._management.stop()
             self._management = None
         if self._moto is not None:
             self._moto.stop()
@@ -398,11 +400,7 @@ class LocalRuntime:
                 closed += 1
         return closed
 
-    # -- @connections (called from the management server's threads) -------------------
-
-    def _run(self, coroutine: Any) -> Any:
-        assert self._loop is not None
-        return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result(timeout=30)
+    # -- @connections (the management server calls these on the runtime's loop) ---------
 
     def _find(self, namespace: str, stage: str, cid: str) -> _Connection | None:
         connection = self.connections.get(cid)
@@ -412,34 +410,32 @@ class LocalRuntime:
             return None  # another API's connection does not exist for this one
         return connection
 
-    def post_to_connection(self, namespace: str, stage: str, cid: str, data: bytes) -> int:
-        self.posts_attempted += 1  # one management thread per request: a rough count is fine
+    async def post_to_connection(self, namespace: str, stage: str, cid: str, data: bytes) -> int:
+        self.posts_attempted += 1
         every = self.options.inject_post_throttle_every
         if every and self.posts_attempted % every == 0:
-            self.posts_throttled += 1
-            return 429
+            post = (cid, hash(data))
+            if post not in self._chaos_throttled:  # transient: never the same post twice
+                self._chaos_throttled.add(post)
+                self.posts_throttled += 1
+                return 429
         if len(data) > apigw.MAX_MESSAGE_BYTES:
             return 413
         connection = self._find(namespace, stage, cid)
         if connection is None:
             return 410
-
-        async def send() -> int:
-            try:
-                text = data.decode("utf-8")
-            except UnicodeDecodeError:
-                await connection.socket.send(data)
-            else:
-                await connection.socket.send(text)
-            return 200
-
+        if connection.socket.transport.get_write_buffer_size() > apigw.CLIENT_BUFFER_BYTES:
+            self.posts_throttled += 1
+            return 429  # the client is not reading: API Gateway's "buffer is full"
         try:
-            status: int = self._run(send())
-        except ConnectionClosed:
-            return 410
-        return status
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            await connection.socket.send(data)
+        else:
+            await connection.socket.send(text)
+        return 200
 
-    def get_connection(self, namespace: str, stage: str, cid: str) -> dict[str, Any] | None:
+    async def get_connection(self, namespace: str, stage: str, cid: str) -> dict[str, Any] | None:
         connection = self._find(namespace, stage, cid)
         if connection is None:
             return None
@@ -450,13 +446,13 @@ class LocalRuntime:
             "identity": {"sourceIp": info.source_ip, "userAgent": info.user_agent},
         }
 
-    def delete_connection(self, namespace: str, stage: str, cid: str) -> int:
+    async def delete_connection(self, namespace: str, stage: str, cid: str) -> int:
         connection = self._find(namespace, stage, cid)
         if connection is None:
             return 410
         connection.close_code = 1000
         connection.close_reason = "Connection deleted"
-        self._run(connection.socket.close(1000, "Connection deleted"))
+        await connection.socket.close(1000, "Connection deleted")
         return 204
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from urllib.parse import quote
 
@@ -58,11 +59,11 @@ def test_concurrency_is_bounded(endpoint):
     in_flight, peak, lock = [0], [0], threading.Lock()
     original = endpoint.post_to_connection
 
-    def slow(*args):
+    async def slow(*args):
         with lock:
             in_flight[0] += 1
             peak[0] = max(peak[0], in_flight[0])
-        __import__("time").sleep(0.01)
+        await asyncio.sleep(0.01)
         with lock:
             in_flight[0] -= 1
         return original(*args)

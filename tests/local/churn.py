@@ -54,19 +54,25 @@ async def run_churn(
     half = asyncio.Event()
     errors: list[dict[str, Any]] = []
 
+    echoes = {room: asyncio.Queue() for room in members}  # type: ignore[var-annotated]
+
     async def sender(room: int) -> None:
+        """Closed loop: the next message once the sender's own copy came back (or 10 s),
+        and never faster than ``pace``, like a client that respects backpressure."""
         ws = members[room][0]
         for seq in range(messages):
             await ws.send(json.dumps({"action": "sendmessage", "data": {"seq": seq}}))
             if seq == messages // 2:
                 half.set()
-            await asyncio.sleep(pace)
+            await asyncio.gather(asyncio.wait_for(echoes[room].get(), 30), asyncio.sleep(pace))
 
     async def drain_sender(room: int) -> None:
         async for raw in members[room][0]:
             frame = json.loads(raw)
             if frame.get("type") == "error" or "message" in frame:
                 errors.append(frame)
+            elif frame.get("type") == "message":
+                echoes[room].put_nowait(frame["data"]["seq"])
 
     drains = [asyncio.create_task(drain_sender(room)) for room in members]
     senders = [asyncio.create_task(sender(room)) for room in members]
@@ -75,7 +81,7 @@ async def run_churn(
         receivers[index][1].transport.abort()  # gone without a close frame
     await asyncio.gather(*senders)
     stayed = [i for i in receivers if i not in vanishing]
-    for _ in range(100):  # let the last deliveries land
+    for _ in range(600):  # let the last deliveries land
         if all(len(received[i]) >= messages for i in stayed):
             break
         await asyncio.sleep(0.1)
@@ -89,6 +95,11 @@ async def run_churn(
         "duplicates": sum(len(received[i]) - len(set(received[i])) for i in stayed),
         "out_of_order": sum(received[i] != sorted(received[i]) for i in stayed),
         "sender_errors": errors,
+        "missing_detail": {
+            i: sorted(set(range(messages)) - set(received[i]))
+            for i in stayed
+            if len(set(received[i])) < messages
+        },
     }
     if before_close is not None:
         await before_close(report)
