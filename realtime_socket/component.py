@@ -325,6 +325,20 @@ class RealtimeSocket(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, depends_on=[role_policy, logs]),
         )
 
+    def _allow_api_gateway(
+        self, name: str, fn: aws.lambda_.Function, source_arn: pulumi.Input[str]
+    ) -> aws.lambda_.Permission:
+        """Let API Gateway invoke ``fn``, only from ``source_arn`` (this API's route or
+        authorizer), like the article's ``aws_lambda_permission``."""
+        return aws.lambda_.Permission(
+            name,
+            action="lambda:InvokeFunction",
+            function=fn.name,
+            principal="apigateway.amazonaws.com",
+            source_arn=source_arn,
+            opts=self._child,
+        )
+
     def _route(
         self,
         route: ResolvedRoute,
@@ -370,13 +384,10 @@ class RealtimeSocket(pulumi.ComponentResource):
             route_response_selection_expression="$default" if route.reply else None,
             opts=self._child,
         )
-        aws.lambda_.Permission(
+        self._allow_api_gateway(
             f"{name}-{route.role}-permission",
-            action="lambda:InvokeFunction",
-            function=fn.name,
-            principal="apigateway.amazonaws.com",
-            source_arn=api.execution_arn.apply(lambda arn: f"{arn}/{cfg.stage_name}/{route.key}"),
-            opts=self._child,
+            fn,
+            api.execution_arn.apply(lambda arn: f"{arn}/{cfg.stage_name}/{route.key}"),
         )
         created: list[pulumi.CustomResource] = [integration, api_route]
         if route.reply:
@@ -454,12 +465,9 @@ class RealtimeSocket(pulumi.ComponentResource):
             name=f"{name}-jwt",
             opts=self._child,
         )
-        aws.lambda_.Permission(
+        self._allow_api_gateway(
             f"{name}-authorizer-permission",
-            action="lambda:InvokeFunction",
-            function=fn.name,
-            principal="apigateway.amazonaws.com",
-            source_arn=pulumi.Output.concat(api.execution_arn, "/authorizers/", authorizer.id),
-            opts=self._child,
+            fn,
+            pulumi.Output.concat(api.execution_arn, "/authorizers/", authorizer.id),
         )
         return authorizer
