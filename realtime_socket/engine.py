@@ -14,7 +14,7 @@ import gc
 import hashlib
 import runpy
 import sys
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -72,15 +72,6 @@ class Recording:
             if resource.urn == urn:
                 return resource
         raise KeyError(urn)
-
-    def by_id(self, type_token: str, resource_id: str) -> RecordedResource | None:
-        for resource in self.of_type(type_token):
-            if resource.id == resource_id:
-                return resource
-        return None
-
-    def children(self, parent: RecordedResource) -> Iterator[RecordedResource]:
-        return (r for r in self.resources if r.parent == parent.urn)
 
 
 def _suffix(name: str) -> str:

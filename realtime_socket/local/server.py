@@ -36,6 +36,7 @@ from realtime_socket.local.lambdas import FunctionPool, Invocation
 from realtime_socket.local.management import ManagementServer
 from realtime_socket.local.model import LocalApi, LocalModel, LocalRoute, unsecret
 from realtime_socket.local.tables import create_table
+from realtime_socket.local.throttle import TokenBucket
 from realtime_socket.stackconfig import DEV_JWT_SECRET
 
 __all__ = ["LocalRuntime", "RuntimeOptions"]
@@ -87,7 +88,10 @@ class LocalRuntime:
         self.clock = self.options.clock
         self.connections: dict[str, _Connection] = {}
         self.pools: dict[str, FunctionPool] = {}
-        self.buckets = {ns: apigw_bucket(api, self.clock) for ns, api in model.apis.items()}
+        self.buckets = {
+            ns: TokenBucket(rate=api.rate_limit, burst=api.burst_limit, clock=self.clock)
+            for ns, api in model.apis.items()
+        }
         self._server: Server | None = None
         self._management: ManagementServer | None = None
         self._moto: AwsApis | None = None
@@ -454,12 +458,6 @@ class LocalRuntime:
         connection.close_reason = "Connection deleted"
         await connection.socket.close(1000, "Connection deleted")
         return 204
-
-
-def apigw_bucket(api: LocalApi, clock: Clock) -> Any:
-    from realtime_socket.local.throttle import TokenBucket
-
-    return TokenBucket(rate=api.rate_limit, burst=api.burst_limit, clock=clock)
 
 
 def _iso(ms: int) -> str:
