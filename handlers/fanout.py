@@ -177,9 +177,9 @@ class ConnectionsApi:
         return _Connection(reader, writer)
 
     def _request(self, connection_id: str, data: bytes, signer: SigV4Auth) -> bytes:
-        path = f"{self.base_path}/@connections/{quote(connection_id, safe='')}"
-        request = AWSRequest("POST", f"{self.endpoint}/@connections/"
-                             f"{quote(connection_id, safe='')}", data=data)  # fmt: skip
+        quoted = quote(connection_id, safe="")
+        path = f"{self.base_path}/@connections/{quoted}"
+        request = AWSRequest("POST", f"{self.endpoint}/@connections/{quoted}", data=data)
         signer.add_auth(request)
         lines = [f"POST {path} HTTP/1.1", f"Host: {self.netloc}", f"Content-Length: {len(data)}"]
         lines += [f"{k}: {v}" for k, v in request.headers.items() if k.lower() != "host"]
