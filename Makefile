@@ -33,6 +33,7 @@ bench: $(STAMP)
 	$(PY) bench/program.py
 	$(PY) bench/runtime.py
 	$(PY) bench/churn.py
+	$(PY) bench/authorizer.py
 
 # CI: every benchmark at a tiny size, only to prove it still runs.
 bench-smoke: $(STAMP)
@@ -41,3 +42,4 @@ bench-smoke: $(STAMP)
 	$(PY) bench/program.py --quick
 	$(PY) bench/runtime.py --quick
 	$(PY) bench/churn.py --quick
+	$(PY) bench/authorizer.py --quick
