@@ -15,8 +15,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import re
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -25,7 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from runtime import start, stop  # noqa: E402
+from runtime import start_dev, stop  # noqa: E402
 
 from tests.local.churn import run_churn  # noqa: E402
 
@@ -40,22 +38,12 @@ def main() -> None:
     args = parser.parse_args()
     if args.quick:
         args.clients, args.rooms, args.messages = 40, 4, 6
-    python = sys.executable
-    runtime, output = start(
-        [python, "-m", "realtime_socket", "dev", "--port", "0", "--lossy-disconnect",
-         "--chaos-post-429-every", "50"],
-        "Ctrl-C to stop.",
-    )  # fmt: skip
+    runtime, url_for = start_dev("--lossy-disconnect", "--chaos-post-429-every", "50")
     try:
-        base = re.search(r"telemetry\s+(ws://127\.0\.0\.1:\d+/telemetry)", output).group(1)  # type: ignore[union-attr]
-        token = subprocess.run(
-            [python, "-m", "realtime_socket", "token", "--namespace", "telemetry", "--sub", "c"],
-            cwd=ROOT, capture_output=True, text=True, check=True,
-        ).stdout.strip()  # fmt: skip
         started = time.perf_counter()
         report = asyncio.run(
             run_churn(
-                lambda room: f"{base}?room_id={room}&token={token}",
+                url_for,
                 clients=args.clients,
                 rooms=args.rooms,
                 vanish_fraction=0.2,

@@ -24,6 +24,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -55,6 +56,27 @@ def stop(process: subprocess.Popen[str]) -> None:
         process.wait(30)
     except subprocess.TimeoutExpired:
         os.killpg(process.pid, signal.SIGKILL)
+
+
+def start_dev(*flags: str) -> tuple[subprocess.Popen[str], Callable[[str], str]]:
+    """``realtime-socket dev`` on the dev stack, and a URL maker for its ``telemetry`` rooms
+    carrying a development token."""
+    python = sys.executable
+    process, output = start(
+        [python, "-m", "realtime_socket", "dev", "--port", "0", *flags], "Ctrl-C to stop."
+    )
+    try:
+        found = re.search(r"telemetry\s+(ws://127\.0\.0\.1:\d+/telemetry)", output)
+        assert found is not None, output
+        token = subprocess.run(
+            [python, "-m", "realtime_socket", "token", "--namespace", "telemetry", "--sub", "b"],
+            cwd=ROOT, capture_output=True, text=True, check=True,
+        ).stdout.strip()  # fmt: skip
+    except BaseException:
+        stop(process)
+        raise
+    base = found.group(1)
+    return process, lambda room: f"{base}?room_id={room}&token={token}"
 
 
 def message(room: int) -> str:
@@ -133,17 +155,9 @@ def main() -> None:
         args.clients, args.seconds = 40, 2.0
     python = sys.executable
 
-    runtime, output = start(
-        [python, "-m", "realtime_socket", "dev", "--port", "0"], "Ctrl-C to stop."
-    )
+    runtime, url_for = start_dev()
     try:
-        base = re.search(r"telemetry\s+(ws://127\.0\.0\.1:\d+/telemetry)", output).group(1)  # type: ignore[union-attr]
-        token = subprocess.run(
-            [python, "-m", "realtime_socket", "token", "--namespace", "telemetry", "--sub", "b"],
-            cwd=ROOT, capture_output=True, text=True, check=True,
-        ).stdout.strip()  # fmt: skip
-        ours = asyncio.run(run_load(lambda room: f"{base}?room_id={room}&token={token}",
-                                    args.clients, args.room_size, args.seconds))  # fmt: skip
+        ours = asyncio.run(run_load(url_for, args.clients, args.room_size, args.seconds))
     finally:
         stop(runtime)
 
