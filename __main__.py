@@ -6,7 +6,7 @@ Config reference: realtime_socket/stack.py and the README. Deploy with `pulumi u
 import pulumi
 
 from realtime_socket import AccountLogging, RealtimeSocket
-from realtime_socket.stack import namespaces_from_config
+from realtime_socket.component.namespaces import namespaces_from_config
 
 config = pulumi.Config()
 

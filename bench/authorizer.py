@@ -22,9 +22,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from handlers import authorizer, tokens  # noqa: E402
-from tests.attacks import attack_tokens  # noqa: E402
-from tests.helpers import AUDIENCE, ISSUER, SECRET, load_event, mint  # noqa: E402
+from realtime_socket.handlers import authorizer, tokens  # noqa: E402
+from tests.support.attacks import attack_tokens  # noqa: E402
+from tests.support.helpers import AUDIENCE, ISSUER, SECRET, load_event, mint  # noqa: E402
 
 ENV = {"JWT_CARRIERS": "query", "JWT_QUERY_PARAMETER": "token"}
 

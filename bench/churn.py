@@ -25,7 +25,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from runtime import start_dev, stop  # noqa: E402
 
-from tests.local.churn import run_churn  # noqa: E402
+from tests.support.churn import run_churn  # noqa: E402
 
 
 def main() -> None:

@@ -25,7 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from realtime_socket import packaging  # noqa: E402
+from realtime_socket.component import packaging  # noqa: E402
 from realtime_socket.local.lambdapath import runtime_dir  # noqa: E402
 
 PROBE = (

@@ -41,12 +41,12 @@ from botocore.config import Config  # noqa: E402
 from botocore.credentials import Credentials  # noqa: E402
 from moto import mock_aws  # noqa: E402
 
-from handlers import connections  # noqa: E402
-from handlers.fanout import ConnectionsApi  # noqa: E402
 from realtime_socket import RealtimeSocket  # noqa: E402
-from realtime_socket.capacity import item_size, read_units  # noqa: E402
-from realtime_socket.engine import evaluate  # noqa: E402
+from realtime_socket.handlers import connections  # noqa: E402
+from realtime_socket.handlers.fanout import ConnectionsApi  # noqa: E402
 from realtime_socket.local.tables import create_table  # noqa: E402
+from realtime_socket.tools.capacity import item_size, read_units  # noqa: E402
+from realtime_socket.tools.recording import evaluate  # noqa: E402
 
 FRAME = json.dumps(
     {

@@ -22,7 +22,7 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from realtime_socket import engine, stackconfig  # noqa: E402
+from realtime_socket.tools import recording, stack_files  # noqa: E402
 
 
 def project_with(namespaces: int) -> Path:
@@ -36,11 +36,11 @@ def project_with(namespaces: int) -> Path:
 
 
 def evaluate_once(folder: Path) -> tuple[float, int]:
-    cfg = stackconfig.load(folder, "dev")
+    cfg = stack_files.load(folder, "dev")
     started = time.perf_counter()
-    recording = engine.evaluate(cfg.program, project=cfg.project, stack=cfg.stack,
+    rec = recording.evaluate(cfg.program, project=cfg.project, stack=cfg.stack,
                                 config=cfg.config, secret_keys=cfg.secret_keys)  # fmt: skip
-    return time.perf_counter() - started, len(recording.resources)
+    return time.perf_counter() - started, len(rec.resources)
 
 
 def main() -> None:

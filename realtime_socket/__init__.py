@@ -7,28 +7,45 @@ Usage::
     chat = RealtimeSocket("chat", {"jwt": {"issuer": "...", "audience": "...",
                                             "secret": config.require_secret("jwtSecret")}})
     pulumi.export("url", chat.url)
+
+The package is layered; each layer is a subpackage:
+
+- :mod:`realtime_socket.contract`: names and limits shared across every boundary;
+- :mod:`realtime_socket.component`: the Pulumi component that ``pulumi up`` deploys;
+- :mod:`realtime_socket.handlers`: the Lambda code (never imports pulumi);
+- :mod:`realtime_socket.local`: ``realtime-socket dev``, API Gateway on localhost;
+- :mod:`realtime_socket.tools`: the CLI, ``plan``, ``cost`` and the offline recorder.
+
+The component's names below are imported on first use, so that importing
+``realtime_socket.handlers`` inside Lambda (where pulumi is not installed) never loads pulumi.
 """
 
 from __future__ import annotations
 
-from realtime_socket.account import AccountLogging
-from realtime_socket.args import (
-    DomainArgs,
-    FunctionArgs,
-    JwtArgs,
-    MappingArgs,
-    RealtimeSocketArgs,
-    RouteArgs,
-    TableArgs,
-    ThrottlingArgs,
-)
-from realtime_socket.component import RealtimeSocket
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from realtime_socket.component import (
+        AccountLogging,
+        DomainArgs,
+        FunctionArgs,
+        JwtArgs,
+        LimitsArgs,
+        MappingArgs,
+        RealtimeSocket,
+        RealtimeSocketArgs,
+        RouteArgs,
+        TableArgs,
+        ThrottlingArgs,
+    )
 
 __all__ = [
     "AccountLogging",
     "DomainArgs",
     "FunctionArgs",
     "JwtArgs",
+    "LimitsArgs",
     "MappingArgs",
     "RealtimeSocket",
     "RealtimeSocketArgs",
@@ -36,3 +53,10 @@ __all__ = [
     "TableArgs",
     "ThrottlingArgs",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """Load the component layer only when one of its names is asked for (PEP 562)."""
+    if name in __all__:
+        return getattr(importlib.import_module("realtime_socket.component"), name)
+    raise AttributeError(f"module 'realtime_socket' has no attribute {name!r}")

@@ -2,6 +2,6 @@
 
 import sys
 
-from realtime_socket.cli import main
+from realtime_socket.tools.cli import main
 
 sys.exit(main())

@@ -9,10 +9,10 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from handlers import clients, settings
-from realtime_socket.engine import Recording
+from realtime_socket.handlers import clients, settings
 from realtime_socket.local.tables import create_table
-from tests.helpers import evaluate_socket
+from realtime_socket.tools.recording import Recording
+from tests.support.helpers import evaluate_socket
 
 
 @pytest.fixture(autouse=True)
@@ -53,7 +53,7 @@ def table(chat_recording: Recording) -> Iterator[tuple[Any, settings.Settings]]:
 @pytest.fixture
 def endpoint() -> Iterator[Any]:
     """A scripted loopback @connections endpoint (see helpers.ScriptedConnections)."""
-    from tests.helpers import ScriptedConnections
+    from tests.support.helpers import ScriptedConnections
 
     scripted = ScriptedConnections()
     yield scripted

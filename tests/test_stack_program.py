@@ -10,13 +10,13 @@ import pulumi
 import pytest
 import yaml
 
-from realtime_socket import cli, stackconfig
-from realtime_socket.engine import Recording, evaluate
-from tests.helpers import ROOT
+from realtime_socket.tools import cli, stack_files
+from realtime_socket.tools.recording import Recording, evaluate
+from tests.support.helpers import ROOT
 
 
 def run_stack(project_dir: Path = ROOT, stack: str = "dev") -> Recording:
-    cfg = stackconfig.load(project_dir, stack)
+    cfg = stack_files.load(project_dir, stack)
     return evaluate(
         cfg.program,
         project=cfg.project,
@@ -144,9 +144,9 @@ def test_a_bad_namespace_setting_names_the_namespace(tmp_path):
 
 def test_secure_values_get_stand_ins_and_are_reported(tmp_path):
     project = copy_project(tmp_path, **{"realtime-socket:jwtSecret": {"secure": "v1:abc"}})
-    cfg = stackconfig.load(project, "dev")
+    cfg = stack_files.load(project, "dev")
     assert cfg.stand_ins == ["realtime-socket:jwtSecret"]
-    assert cfg.config["realtime-socket:jwtSecret"] == stackconfig.DEV_JWT_SECRET
+    assert cfg.config["realtime-socket:jwtSecret"] == stack_files.DEV_JWT_SECRET
     assert "realtime-socket:jwtSecret" in cfg.secret_keys
 
 
@@ -164,7 +164,10 @@ def test_plan_prints_the_tree_and_outputs(capsys):
     assert "realtime-socket:index:RealtimeSocket chat\n" in out
     assert "  Route chat-connect-route  $connect auth=CUSTOM" in out
     assert "  Stage telemetry-stage  stage=live burst=1000 rate=2000 logging=INFO" in out
-    assert "  Function chat-authorizer-fn  handlers.authorizer.handler python3.12 ['arm64']" in out
+    assert (
+        "  Function chat-authorizer-fn  realtime_socket.handlers.authorizer.handler"
+        " python3.12 ['arm64']" in out
+    )
     assert "\nOutputs:\n  chat: {url: wss://" in out
 
 

@@ -13,7 +13,7 @@ from typing import Any
 import jwt
 
 from realtime_socket.local.model import LocalModel, unsecret
-from realtime_socket.stackconfig import DEV_JWT_SECRET
+from realtime_socket.tools.stack_files import DEV_JWT_SECRET
 
 __all__ = ["TokenError", "mint"]
 

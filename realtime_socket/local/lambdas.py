@@ -27,6 +27,7 @@ from realtime_socket.local.model import LocalFunction
 __all__ = ["FunctionPool", "Invocation"]
 
 _MAX_LINE = 16 * 1024 * 1024
+_WORKER = Path(__file__).with_name("worker.py")
 
 
 @dataclass
@@ -138,8 +139,9 @@ class FunctionPool:
         }
         process = await asyncio.create_subprocess_exec(
             sys.executable,
-            "-m",
-            "realtime_socket.local.worker",
+            # By path, not ``-m``: the worker must not import this package before the
+            # function's own artifact (which holds ``realtime_socket/``) is on the path.
+            str(_WORKER),
             self._code_dir,
             self.function.handler,
             stdin=asyncio.subprocess.PIPE,

@@ -30,14 +30,14 @@ from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
 from realtime_socket.local import apigw
-from realtime_socket.local.awsapis import AwsApis
 from realtime_socket.local.clock import Clock
 from realtime_socket.local.lambdas import FunctionPool, Invocation
 from realtime_socket.local.management import ManagementServer
 from realtime_socket.local.model import LocalApi, LocalModel, LocalRoute, unsecret
+from realtime_socket.local.moto_server import AwsApis
 from realtime_socket.local.tables import create_table
 from realtime_socket.local.throttle import TokenBucket
-from realtime_socket.stackconfig import DEV_JWT_SECRET
+from realtime_socket.tools.stack_files import DEV_JWT_SECRET
 
 __all__ = ["LocalRuntime", "RuntimeOptions"]
 

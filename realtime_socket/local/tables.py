@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from realtime_socket.engine import RecordedResource
+from realtime_socket.tools.recording import RecordedResource
 
 __all__ = ["create_table", "create_table_request"]
 

@@ -51,7 +51,8 @@ def main() -> None:
     protocol = sys.stdout
     sys.stdout = sys.stderr  # handler output must never corrupt the protocol stream
     code_dir, handler_path = sys.argv[1], sys.argv[2]
-    sys.path.insert(0, code_dir)
+    # Run as a script, so sys.path[0] is this file's folder: replace it with the artifact's.
+    sys.path[0] = code_dir
     module_name, _, function_name = handler_path.rpartition(".")
     handler: Any = None
     init_error: dict[str, Any] | None = None

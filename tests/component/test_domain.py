@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.helpers import evaluate_socket
+from tests.support.helpers import evaluate_socket
 
 CERT = "arn:aws:acm:us-east-1:123456789012:certificate/abc"
 

@@ -8,8 +8,8 @@ import pulumi
 import pulumi_aws as aws
 
 from realtime_socket import RealtimeSocket
-from realtime_socket.engine import evaluate
-from tests.helpers import jwt_args, policy_of
+from realtime_socket.tools.recording import evaluate
+from tests.support.helpers import jwt_args, policy_of
 
 ACCOUNT, REGION = "123456789012", "us-east-1"
 
@@ -72,7 +72,7 @@ def test_authorizer_reads_only_its_secret_parameter(chat_recording):
 
 
 def test_existing_parameter_arn_is_built_from_region_and_account():
-    from tests.helpers import evaluate_socket
+    from tests.support.helpers import evaluate_socket
 
     rec = evaluate_socket("chat", jwt=jwt_args(secret=None, secret_parameter_name="/team/jwt"))
     statements = _statements(rec, "authorizer")
@@ -82,14 +82,17 @@ def test_existing_parameter_arn_is_built_from_region_and_account():
 
 
 def test_extra_route_permissions_map_to_exact_grants():
-    from tests.helpers import evaluate_socket
+    from tests.support.helpers import evaluate_socket
 
     rec = evaluate_socket(
         "chat",
         routes={
-            "r": {"handler": "handlers.ping.handler", "permissions": ["read"]},
-            "w": {"handler": "handlers.ping.handler", "permissions": ["write", "publish"]},
-            "n": {"handler": "handlers.ping.handler"},
+            "r": {"handler": "realtime_socket.handlers.ping.handler", "permissions": ["read"]},
+            "w": {
+                "handler": "realtime_socket.handlers.ping.handler",
+                "permissions": ["write", "publish"],
+            },
+            "n": {"handler": "realtime_socket.handlers.ping.handler"},
         },
     )
     table, execution, _ = _arns(rec, "r")
@@ -105,7 +108,7 @@ def test_extra_route_permissions_map_to_exact_grants():
 
 
 def test_connect_may_query_the_user_index_only_when_connections_are_capped():
-    from tests.helpers import evaluate_socket
+    from tests.support.helpers import evaluate_socket
 
     rec = evaluate_socket("chat", limits={"max_connections_per_user": 3})
     table, _, _ = _arns(rec, "connect")

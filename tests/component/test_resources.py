@@ -7,8 +7,8 @@ from collections import Counter
 
 import pytest
 
-from realtime_socket.component import CONNECTION_TTL_SECONDS, TYPE_TOKEN
-from tests.helpers import evaluate_socket
+from realtime_socket.component.socket import CONNECTION_TTL_SECONDS, TYPE_TOKEN
+from tests.support.helpers import evaluate_socket
 
 ROUTES = {
     "$connect": "connect",
@@ -70,7 +70,7 @@ def test_route_integration_function_permission_wiring(chat_recording, route_key,
     assert integration.inputs["integrationType"] == "AWS_PROXY"
     assert integration.inputs["integrationMethod"] == "POST"
     assert integration.inputs["integrationUri"] == fn.outputs["invokeArn"]
-    assert fn.inputs["handler"] == f"handlers.{role}.handler"
+    assert fn.inputs["handler"] == f"realtime_socket.handlers.{role}.handler"
     assert permission.inputs["function"] == fn.outputs["name"]
     assert permission.inputs["principal"] == "apigateway.amazonaws.com"
     assert permission.inputs["action"] == "lambda:InvokeFunction"
@@ -120,7 +120,7 @@ def test_authorizer_is_a_request_lambda_authorizer_with_its_permission(chat_reco
     ],
 )
 def test_identity_sources_follow_the_carriers(carriers, sources):
-    from tests.helpers import jwt_args
+    from tests.support.helpers import jwt_args
 
     rec = evaluate_socket("chat", jwt=jwt_args(carriers=carriers))
     assert rec.named("chat-authorizer").inputs["identitySources"] == sources
@@ -187,9 +187,11 @@ def test_route_changes_redeploy_the_stage(chat_recording):
     base = chat_recording.named("chat-deployment").inputs["triggers"]["redeployment"]
     again = evaluate_socket("chat").named("chat-deployment").inputs["triggers"]["redeployment"]
     assert base == again  # stable when nothing changed
-    extra = evaluate_socket("chat", routes={"typing": {"handler": "handlers.ping.handler"}})
+    extra = evaluate_socket(
+        "chat", routes={"typing": {"handler": "realtime_socket.handlers.ping.handler"}}
+    )
     assert extra.named("chat-deployment").inputs["triggers"]["redeployment"] != base
-    from tests.helpers import jwt_args
+    from tests.support.helpers import jwt_args
 
     header = evaluate_socket("chat", jwt=jwt_args(carriers=["header"]))
     assert header.named("chat-deployment").inputs["triggers"]["redeployment"] != base
@@ -222,7 +224,7 @@ def test_table_switches():
 
 
 def test_ttl_covers_the_two_hour_connection_cap():
-    from handlers.settings import DEFAULT_TTL_SECONDS
+    from realtime_socket.handlers.settings import DEFAULT_TTL_SECONDS
 
     assert CONNECTION_TTL_SECONDS == DEFAULT_TTL_SECONDS > 2 * 3600
 
@@ -282,7 +284,7 @@ def test_hmac_secret_lives_in_ssm_securestring_never_in_env(chat_recording):
 
 
 def test_existing_parameter_and_jwks_modes_create_no_parameter():
-    from tests.helpers import jwt_args
+    from tests.support.helpers import jwt_args
 
     existing = evaluate_socket("chat", jwt=jwt_args(secret=None, secret_parameter_name="/team/jwt"))
     assert not existing.of_type("aws:ssm/parameter:Parameter")
@@ -318,7 +320,7 @@ def test_extra_routes_get_the_full_chain_and_their_own_role():
         "chat",
         routes={
             "presence.list": {
-                "handler": "handlers.ping.handler",
+                "handler": "realtime_socket.handlers.ping.handler",
                 "permissions": ["read", "publish"],
                 "reply": True,
                 "environment": {"FEATURE": "on"},
@@ -341,8 +343,8 @@ def test_two_instances_in_one_program_never_collide():
     import pulumi
 
     from realtime_socket import RealtimeSocket
-    from realtime_socket.engine import evaluate
-    from tests.helpers import jwt_args
+    from realtime_socket.tools.recording import evaluate
+    from tests.support.helpers import jwt_args
 
     def program() -> None:
         for name in ("chat", "telemetry", "alerts"):

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pulumi
 import pytest
 
-from realtime_socket.args import resolve
-from tests.helpers import evaluate_socket, jwt_args
+from realtime_socket.component.args import resolve
+from tests.support.helpers import evaluate_socket, jwt_args
 
 
 def problems(name: str = "chat", **args) -> dict[str, str]:
@@ -102,7 +102,7 @@ def test_missing_jwt_is_refused():
 @pytest.mark.parametrize(
     ("routes", "path"),
     [
-        ({"$connect": {"handler": "handlers.ping.handler"}}, "routes.$connect"),
+        ({"$connect": {"handler": "realtime_socket.handlers.ping.handler"}}, "routes.$connect"),
         ({"$custom": {"handler": "a.b"}}, "routes.$custom"),
         ({"sendmessage": {"handler": "a.b"}}, "routes.sendmessage"),
         ({"bad key!": {"handler": "a.b"}}, "routes.bad key!"),
@@ -111,7 +111,7 @@ def test_missing_jwt_is_refused():
         ({"x": {"handler": "a.b", "environment": {"1BAD": "v"}}}, "routes.x.environment"),
         ({"x": {"handler": "a.b", "reply": "yes"}}, "routes.x.reply"),
         ({"a.b": {"handler": "a.b"}, "a-b": {"handler": "a.b"}}, "routes.a-b"),
-        ({"x": "handlers.ping.handler"}, "routes.x"),
+        ({"x": "realtime_socket.handlers.ping.handler"}, "routes.x"),
     ],
 )
 def test_route_settings(routes, path):
@@ -119,7 +119,7 @@ def test_route_settings(routes, path):
 
 
 def test_route_quota_is_enforced():
-    routes = {f"r{i}": {"handler": "handlers.ping.handler"} for i in range(296)}
+    routes = {f"r{i}": {"handler": "realtime_socket.handlers.ping.handler"} for i in range(296)}
     assert "routes" in problems(routes=routes)
 
 
@@ -188,8 +188,8 @@ def test_namespace_names(name):
 
 
 def test_handler_constants_match_the_components_copy():
-    from handlers import tokens
-    from realtime_socket import args
+    from realtime_socket.component import args
+    from realtime_socket.handlers import tokens
 
     assert args.HMAC_ALGORITHMS == tokens.HMAC_ALGORITHMS
     assert args.ASYMMETRIC_ALGORITHMS == tokens.ASYMMETRIC_ALGORITHMS

@@ -16,8 +16,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from moto import mock_aws
 
-from handlers import authorizer, clients, tokens
-from tests.helpers import AUDIENCE, ISSUER, SECRET, load_event, mint
+from realtime_socket.handlers import authorizer, clients, tokens
+from tests.support.helpers import AUDIENCE, ISSUER, SECRET, load_event, mint
 
 ENV = {"JWT_CARRIERS": "header,query,protocol", "JWT_QUERY_PARAMETER": "token"}
 

@@ -7,8 +7,8 @@ import time
 
 import pytest
 
-from handlers import connect, connections
-from tests.helpers import load_event, mint
+from realtime_socket.handlers import connect, connections
+from tests.support.helpers import load_event, mint
 
 
 def _row(db, cfg, cid="conn-A="):

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from handlers import connect, connections, disconnect
-from tests.helpers import load_event
+from realtime_socket.handlers import connect, connections, disconnect
+from tests.support.helpers import load_event
 
 
 def test_disconnect_deletes_the_row(table):

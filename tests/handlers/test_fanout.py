@@ -11,7 +11,7 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
-from handlers.fanout import ConnectionsApi
+from realtime_socket.handlers.fanout import ConnectionsApi
 
 
 @pytest.fixture(autouse=True)

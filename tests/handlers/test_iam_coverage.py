@@ -10,9 +10,9 @@ import json
 
 import pytest
 
-from handlers import connect, disconnect, sendmessage
-from realtime_socket import policies
-from tests.helpers import load_event
+from realtime_socket.component import policies
+from realtime_socket.handlers import connect, disconnect, sendmessage
+from tests.support.helpers import load_event
 
 
 @pytest.fixture

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from handlers import default, ping
-from tests.helpers import FakeContext, load_event
+from realtime_socket.handlers import default, ping
+from tests.support.helpers import FakeContext, load_event
 
 
 def test_ping_answers_pong_through_the_route_response():

@@ -7,8 +7,8 @@ import time
 
 import pytest
 
-from handlers import connect, connections, sendmessage
-from tests.helpers import load_event
+from realtime_socket.handlers import connect, connections, sendmessage
+from tests.support.helpers import load_event
 
 
 @pytest.fixture(autouse=True)

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.local.harness import RunningRuntime, model_of, standard_program
+from tests.support.runtime_harness import RunningRuntime, model_of, standard_program
 
 
 @pytest.fixture(scope="module")

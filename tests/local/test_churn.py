@@ -6,9 +6,9 @@ import asyncio
 import json
 from pathlib import Path
 
-from tests.helpers import mint
-from tests.local.churn import run_churn
-from tests.local.harness import RunningRuntime
+from tests.support.churn import run_churn
+from tests.support.helpers import mint
+from tests.support.runtime_harness import RunningRuntime
 
 
 def test_clients_vanishing_mid_stream_lose_nobody_elses_messages(standard_model, tmp_path):

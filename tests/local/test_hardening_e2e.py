@@ -16,9 +16,9 @@ from websockets.exceptions import ConnectionClosed, InvalidMessage, InvalidStatu
 from websockets.frames import Frame, Opcode
 from websockets.sync.client import connect
 
-from tests.attacks import attack_tokens
-from tests.helpers import mint
 from tests.local.test_runtime_e2e import assert_silent, recv_json, send
+from tests.support.attacks import attack_tokens
+from tests.support.helpers import mint
 
 
 @pytest.fixture(scope="module")

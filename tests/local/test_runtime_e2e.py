@@ -16,7 +16,7 @@ from botocore.exceptions import ClientError
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import ClientConnection, connect
 
-from tests.helpers import mint
+from tests.support.helpers import mint
 
 
 def recv_json(ws: ClientConnection, timeout: float = 10) -> dict[str, Any]:
@@ -320,7 +320,7 @@ def test_two_hour_cap_closes_even_active_connections(rt):
 
 
 def test_vanished_client_is_removed_by_the_next_broadcast(standard_model, tmp_path):
-    from tests.local.harness import RunningRuntime
+    from tests.support.runtime_harness import RunningRuntime
 
     lost = RunningRuntime(standard_model, deliver_disconnect=False)  # $disconnect is best effort
     try:

@@ -16,8 +16,8 @@ from websockets.sync.client import connect
 
 from realtime_socket import RealtimeSocket
 from realtime_socket.local.model import WiringError
-from tests.helpers import jwt_args
-from tests.local.harness import PROBE_ROUTES, RunningRuntime, model_of
+from tests.support.helpers import jwt_args
+from tests.support.runtime_harness import PROBE_CODE, PROBE_ROUTES, RunningRuntime, model_of
 
 
 def test_stage_throttling_is_enforced_for_connects_and_messages():
@@ -58,7 +58,7 @@ def _probe_program(code: str) -> None:
 @pytest.fixture
 def probe_copy(tmp_path) -> Path:
     target = tmp_path / "code"
-    shutil.copytree(Path(__file__).parent / "probe_code", target)
+    shutil.copytree(PROBE_CODE, target)
     return target
 
 
@@ -95,7 +95,7 @@ def _bare_api(extra) -> None:
     """A hand-wired WebSocket API (no component), so each test can break one link."""
     role = aws.iam.Role("role", assume_role_policy="{}")
     fn = aws.lambda_.Function(
-        "fn", role=role.arn, runtime="python3.12", handler="handlers.ping.handler",
+        "fn", role=role.arn, runtime="python3.12", handler="realtime_socket.handlers.ping.handler",
         code=pulumi.AssetArchive({}),
     )  # fmt: skip
     api = aws.apigatewayv2.Api(

@@ -184,7 +184,8 @@ class RouteArgs(TypedDict):
     """An extra action route (``{"action": "<route key>"}``)."""
 
     handler: str
-    """``module.function``: in handlers/ (``handlers.mymod.handler``) or in ``code``."""
+    """``module.function``: in this package (``realtime_socket.handlers.ping.handler``) or
+    in ``code``."""
     code: NotRequired[str]
     """Folder with the caller's own code; default: this package's handlers/."""
     permissions: NotRequired[list[Literal["read", "write", "publish"]]]
@@ -420,7 +421,7 @@ def _resolve_jwt(problems: _Problems, raw: Any) -> ResolvedJwt:
 
 def _resolve_routes(problems: _Problems, raw: Any) -> tuple[ResolvedRoute, ...]:
     routes = [
-        ResolvedRoute(key, f"handlers.{module}.handler", None, (), reply, {})
+        ResolvedRoute(key, f"realtime_socket.handlers.{module}.handler", None, (), reply, {})
         for key, (module, reply) in BUILTIN_ROUTES.items()
     ]
     if raw is None:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
 
-from realtime_socket.capacity import read_units
+from realtime_socket.tools.capacity import read_units
 
 __all__ = ["ASSUMPTIONS", "Estimate", "Load", "estimate", "load_prices", "render"]
 
@@ -64,7 +64,7 @@ class Estimate:
 
 
 def load_prices() -> dict[str, Any]:
-    text = resources.files("realtime_socket").joinpath("prices.json").read_text()
+    text = resources.files("realtime_socket.tools").joinpath("prices.json").read_text()
     prices: dict[str, Any] = json.loads(text)
     return prices
 

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from realtime_socket import packaging
-from tests.helpers import ROOT, evaluate_socket, jwt_args
+from realtime_socket.component import packaging
+from tests.support.helpers import ROOT, evaluate_socket, jwt_args
 
 ELF_MACHINE = {"arm64": 183, "x86_64": 62}  # e_machine: EM_AARCH64, EM_X86_64
 
@@ -41,7 +41,14 @@ def elf_machine(path: Path) -> int:
 def test_route_functions_ship_the_handlers_package(chat_recording):
     files = archive_files(chat_recording.named("chat-sendmessage-fn").inputs["code"])
     for module in ("__init__", "sendmessage", "fanout", "connections", "clients", "protocol"):
-        assert f"handlers/{module}.py" in files
+        assert f"realtime_socket/handlers/{module}.py" in files
+    assert {"realtime_socket/__init__.py", "realtime_socket/contract.py"} <= set(files)
+    # The Lambda slice only: the component, the CLI and the local runtime stay out.
+    assert all(
+        name.startswith("realtime_socket/handlers/")
+        for name in files
+        if name not in ("realtime_socket/__init__.py", "realtime_socket/contract.py")
+    )
     assert not any("__pycache__" in name or name.endswith(".pyc") for name in files)
     assert not any(name.startswith("jwt/") for name in files)  # only the authorizer needs it
 
@@ -54,7 +61,7 @@ def test_jwks_authorizer_ships_pyjwt_and_cryptography_for_its_architecture(archi
         functions={"architecture": architecture},
     )
     files = archive_files(rec.named("chat-authorizer-fn").inputs["code"])
-    assert "handlers/authorizer.py" in files
+    assert "realtime_socket/handlers/authorizer.py" in files
     assert "jwt/__init__.py" in files
     rust = [
         f for name, f in files.items() if name.startswith("cryptography/") and name.endswith(".so")
@@ -78,17 +85,19 @@ def test_hs256_authorizer_runs_without_cryptography_on_a_lambda_like_path(tmp_pa
     deps = packaging.dependency_dir(packaging.HMAC_REQUIREMENTS, "x86_64", local)
     artifact = tmp_path / "artifact"
     artifact.mkdir()
-    (artifact / "handlers").symlink_to(packaging.handlers_dir())
+    for rel, file in packaging.handler_files().items():
+        (artifact / rel).parent.mkdir(parents=True, exist_ok=True)
+        (artifact / rel).symlink_to(file)
     (artifact / "jwt").symlink_to(deps / "jwt")
     probe = textwrap.dedent(
         """
         import sys, time, jwt
-        from handlers import authorizer, tokens
+        from realtime_socket.handlers import authorizer, tokens
         config = tokens.VerifierConfig(algorithms=("HS256",), issuer="i", audience=("a",))
         verifier = tokens.Verifier(config, secret_loader=lambda: "k" * 40)
         token = jwt.encode({"iss": "i", "aud": "a", "sub": "s", "exp": time.time() + 60},
                            "k" * 40, algorithm="HS256")
-        print(verifier.verify(token)["sub"], "cryptography" in sys.modules)
+        print(verifier.verify(token)["sub"], "cryptography" in sys.modules, "pulumi" in sys.modules)
         """
     )
     env = {"PYTHONPATH": f"{artifact}{os.pathsep}{runtime_dir()}", "PATH": os.environ["PATH"]}
@@ -96,7 +105,7 @@ def test_hs256_authorizer_runs_without_cryptography_on_a_lambda_like_path(tmp_pa
         [sys.executable, "-S", "-c", probe], env=env, capture_output=True, text=True, check=False
     )
     assert done.returncode == 0, done.stderr
-    assert done.stdout.split() == ["s", "False"]
+    assert done.stdout.split() == ["s", "False", "False"]
 
 
 def test_packaging_failure_is_a_clear_error():
@@ -138,7 +147,7 @@ def test_installed_wheel_is_usable_from_another_pulumi_program(tmp_path):
             import pulumi
             import realtime_socket
             from realtime_socket import RealtimeSocket
-            from realtime_socket.engine import evaluate
+            from realtime_socket.tools.recording import evaluate
 
             def main():
                 socket = RealtimeSocket("orders", {"jwt": {
@@ -148,7 +157,7 @@ def test_installed_wheel_is_usable_from_another_pulumi_program(tmp_path):
             rec = evaluate(main, project="shop", stack="ci")
             code = rec.named("orders-connect-fn").inputs["code"]
             paths = {n: a.path for n, a in code.assets.items()}
-            from realtime_socket import cost
+            from realtime_socket.tools import cost
             print(json.dumps({"package": realtime_socket.__file__, "paths": paths,
                               "url": rec.exports["url"],
                               "prices": cost.load_prices()["read_on"]}))
@@ -169,6 +178,6 @@ def test_installed_wheel_is_usable_from_another_pulumi_program(tmp_path):
     assert result["package"].startswith(site)
     assert result["url"].startswith("wss://")
     assert result["prices"]  # the price file ships in the wheel
-    connect = Path(result["paths"]["handlers/connect.py"])
+    connect = Path(result["paths"]["realtime_socket/handlers/connect.py"])
     assert connect.is_file()
     assert str(connect).startswith(str(Path(site) / "realtime_socket" / "handlers"))

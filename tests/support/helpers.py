@@ -14,12 +14,12 @@ import jwt
 import pulumi
 from botocore.credentials import Credentials
 
-from handlers.fanout import ConnectionsApi
 from realtime_socket import RealtimeSocket
-from realtime_socket.engine import Recording, evaluate
+from realtime_socket.handlers.fanout import ConnectionsApi
+from realtime_socket.tools.recording import Recording, evaluate
 
 EVENTS = Path(__file__).parent / "events"
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 ISSUER = "https://auth.example.com/"
 AUDIENCE = "realtime-socket"

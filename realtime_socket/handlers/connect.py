@@ -9,8 +9,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from handlers import clients, connections, events, protocol, settings
-from handlers.observability import event_log
+from realtime_socket.handlers import clients, connections, events, protocol, settings
+from realtime_socket.handlers.observability import event_log
 
 __all__ = ["handle", "handler", "selected_subprotocol"]
 

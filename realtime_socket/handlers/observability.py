@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, TextIO
 
-from handlers import events
+from realtime_socket.handlers import events
 
 __all__ = ["EventLog", "event_log"]
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import pulumi
 import pulumi_aws as aws
 
-from realtime_socket import policies
+from realtime_socket.component import policies
 
 __all__ = ["AccountLogging"]
 

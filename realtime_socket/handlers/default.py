@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from handlers import events, protocol
-from handlers.observability import event_log
+from realtime_socket.handlers import events, protocol
+from realtime_socket.handlers.observability import event_log
 
 __all__ = ["classify", "handler"]
 

@@ -19,7 +19,7 @@ from typing import Any, cast
 
 import pulumi
 
-from realtime_socket.args import RealtimeSocketArgs
+from realtime_socket.component.args import RealtimeSocketArgs
 
 __all__ = ["namespaces_from_config"]
 

@@ -13,9 +13,9 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
-from handlers import clients, events, tokens
-from handlers.errors import AuthError
-from handlers.observability import event_log
+from realtime_socket.handlers import clients, events, tokens
+from realtime_socket.handlers.errors import AuthError
+from realtime_socket.handlers.observability import event_log
 
 __all__ = ["handle", "handler", "load_verifier", "policy"]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from realtime_socket import capacity, cli, cost
+from realtime_socket.tools import capacity, cli, cost
 
 MONTH = 730 * 3600
 

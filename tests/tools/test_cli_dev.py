@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from websockets.sync.client import connect
 
-from tests.helpers import ROOT
+from tests.support.helpers import ROOT
 
 WSCAT = shutil.which(
     "wscat", path=f"{ROOT / 'node_modules' / '.bin'}{os.pathsep}{os.environ['PATH']}"

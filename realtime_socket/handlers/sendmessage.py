@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from handlers import clients, connections, events, fanout, protocol, settings
-from handlers.errors import BadRequest, NotConnected
-from handlers.observability import event_log
+from realtime_socket.handlers import clients, connections, events, fanout, protocol, settings
+from realtime_socket.handlers.errors import BadRequest, NotConnected
+from realtime_socket.handlers.observability import event_log
 
 __all__ = ["build_frame", "handle", "handler", "management_endpoint"]
 

@@ -12,11 +12,11 @@ import boto3
 import pulumi
 
 from realtime_socket import RealtimeSocket
-from realtime_socket.engine import evaluate
 from realtime_socket.local.clock import ManualClock
 from realtime_socket.local.model import LocalModel, build
 from realtime_socket.local.server import LocalRuntime, RuntimeOptions
-from tests.helpers import jwt_args, mint
+from realtime_socket.tools.recording import evaluate
+from tests.support.helpers import jwt_args, mint
 
 PROBE_CODE = str(Path(__file__).parent / "probe_code")
 

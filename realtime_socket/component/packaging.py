@@ -1,7 +1,9 @@
 """The code the Lambda functions run: the handlers and their third-party dependencies.
 
-The handlers ship inside this package (``realtime_socket/handlers`` in the wheel, the
-repository's ``handlers/`` in a checkout). The authorizer also needs PyJWT, and
+A function's artifact is a slice of this package laid out as it is installed:
+``realtime_socket/__init__.py`` (which imports nothing eagerly), ``realtime_socket/contract.py``
+and ``realtime_socket/handlers/``, so handler strings read ``realtime_socket.handlers.<module>
+.handler`` on Lambda, locally and in tests alike. The authorizer also needs PyJWT, and
 cryptography for RSA/EC keys, built for the function's architecture: ``pip install
 --platform manylinux_2_34_<arch> --only-binary=:all:`` fetches the matching wheels (Lambda's
 python3.12+ runtimes run on Amazon Linux 2023, glibc 2.34). Builds are cached on disk by
@@ -28,7 +30,7 @@ __all__ = [
     "PackagingError",
     "code_archive",
     "dependency_dir",
-    "handlers_dir",
+    "handler_files",
     "python_files",
 ]
 
@@ -44,15 +46,24 @@ class PackagingError(RuntimeError):
     """The dependencies could not be built (no registry access, unknown version...)."""
 
 
-def handlers_dir() -> Path:
-    """The handlers folder: inside the installed package, else beside it in a checkout."""
-    installed = Path(__file__).resolve().parent / "handlers"
-    if (installed / "connect.py").is_file():
-        return installed
-    checkout = Path(__file__).resolve().parent.parent / "handlers"
-    if (checkout / "connect.py").is_file():
-        return checkout
-    raise PackagingError(f"Lambda handlers not found in {installed} or {checkout}")
+_PACKAGE_ROOT = Path(__file__).resolve().parent.parent
+#: The modules of the package that Lambda code may import, relative to the package root.
+_LAMBDA_SLICE = ("__init__.py", "contract.py", "handlers")
+
+
+def handler_files() -> dict[str, Path]:
+    """Every file of the Lambda slice of this package, by archive-relative path."""
+    files: dict[str, Path] = {}
+    for entry in _LAMBDA_SLICE:
+        path = _PACKAGE_ROOT / entry
+        if path.is_dir():
+            for rel, file in python_files(path).items():
+                files[f"{_PACKAGE_ROOT.name}/{entry}/{rel}"] = file
+        elif path.is_file():
+            files[f"{_PACKAGE_ROOT.name}/{entry}"] = path
+        else:
+            raise PackagingError(f"Lambda code not found: {path}")
+    return dict(sorted(files.items()))
 
 
 def python_files(root: Path) -> dict[str, Path]:
@@ -64,16 +75,14 @@ def python_files(root: Path) -> dict[str, Path]:
     return files
 
 
-def code_archive(
-    code_dir: Path, prefix: str | None, dependencies: Path | None = None
-) -> pulumi.AssetArchive:
-    """An archive of ``code_dir`` (under ``prefix/`` if given) plus a dependency folder.
+def code_archive(files: dict[str, Path], dependencies: Path | None = None) -> pulumi.AssetArchive:
+    """An archive of ``files`` (archive path -> file) plus a dependency folder.
 
     Built file by file so that caches never enter the artifact and its hash is stable.
     """
-    assets: dict[str, pulumi.Asset | pulumi.Archive] = {}
-    for rel, path in python_files(code_dir).items():
-        assets[f"{prefix}/{rel}" if prefix else rel] = pulumi.FileAsset(str(path))
+    assets: dict[str, pulumi.Asset | pulumi.Archive] = {
+        rel: pulumi.FileAsset(str(path)) for rel, path in files.items()
+    }
     if dependencies is not None:
         for entry in sorted(p for p in dependencies.iterdir() if not p.name.startswith(".")):
             if entry.is_dir():

@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING, Any
 import boto3
 from botocore.config import Config
 
-from handlers import settings
-from handlers.fanout import ConnectionsApi
+from realtime_socket.handlers import settings
+from realtime_socket.handlers.fanout import ConnectionsApi
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient

@@ -13,9 +13,9 @@ from pathlib import Path
 import pulumi
 import pulumi_aws as aws
 
-from realtime_socket import packaging, policies
-from realtime_socket.args import RealtimeSocketArgs, ResolvedRoute, resolve
-from realtime_socket.domain import custom_domain
+from realtime_socket.component import packaging, policies
+from realtime_socket.component.args import RealtimeSocketArgs, ResolvedRoute, resolve
+from realtime_socket.component.domain import custom_domain
 
 __all__ = ["ROOM_INDEX_NAME", "TYPE_TOKEN", "RealtimeSocket", "identity_sources"]
 
@@ -348,10 +348,10 @@ class RealtimeSocket(pulumi.ComponentResource):
         """Function, integration, route, permission (and route response) for one route key."""
         name, cfg = self._name, self._cfg
         if route.code is None:
-            code = packaging.code_archive(packaging.handlers_dir(), "handlers")
-            grants = policies.ROUTE_GRANTS.get(route.handler.split(".")[1], policies.Grants())
+            code = packaging.code_archive(packaging.handler_files())
+            grants = policies.ROUTE_GRANTS.get(route.handler.split(".")[-2], policies.Grants())
         else:
-            code = packaging.code_archive(Path(route.code), None)
+            code = packaging.code_archive(packaging.python_files(Path(route.code)))
             grants = policies.Grants()
         for permission in route.permissions:
             grants = grants + policies.PERMISSION_GRANTS[permission]
@@ -444,13 +444,12 @@ class RealtimeSocket(pulumi.ComponentResource):
             )  # fmt: skip
         requirements = packaging.HMAC_REQUIREMENTS if jwt.is_hmac else packaging.JWKS_REQUIREMENTS
         code = packaging.code_archive(
-            packaging.handlers_dir(),
-            "handlers",
+            packaging.handler_files(),
             packaging.dependency_dir(requirements, cfg.architecture, cfg.runtime),
         )
         fn = self._function(
             "authorizer",
-            handler="handlers.authorizer.handler",
+            handler="realtime_socket.handlers.authorizer.handler",
             code=code,
             grants=policies.Grants(),
             environment=environment,

@@ -16,8 +16,8 @@ from typing import Any
 
 import jwt
 
-from handlers import events
-from handlers.errors import AuthError
+from realtime_socket.handlers import events
+from realtime_socket.handlers.errors import AuthError
 
 __all__ = [
     "ASYMMETRIC_ALGORITHMS",

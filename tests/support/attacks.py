@@ -12,7 +12,7 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from tests.helpers import AUDIENCE, ISSUER, mint
+from tests.support.helpers import AUDIENCE, ISSUER, mint
 
 _RSA = rsa.generate_private_key(public_exponent=65537, key_size=2048)
 

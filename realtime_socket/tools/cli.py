@@ -13,9 +13,9 @@ from typing import TYPE_CHECKING, Any
 
 import pulumi
 
-from realtime_socket import engine, plan, stackconfig
 from realtime_socket.local import devtokens
 from realtime_socket.local import model as local_model
+from realtime_socket.tools import plan, recording, stack_files
 
 if TYPE_CHECKING:
     from realtime_socket.local.server import RuntimeOptions
@@ -23,24 +23,24 @@ if TYPE_CHECKING:
 __all__ = ["main"]
 
 
-def _evaluate(project_dir: Path, stack: str) -> tuple[stackconfig.StackConfig, engine.Recording]:
-    cfg = stackconfig.load(project_dir, stack)
-    recording = engine.evaluate(
+def _evaluate(project_dir: Path, stack: str) -> tuple[stack_files.StackConfig, recording.Recording]:
+    cfg = stack_files.load(project_dir, stack)
+    rec = recording.evaluate(
         cfg.program,
         project=cfg.project,
         stack=cfg.stack,
         config=cfg.config,
         secret_keys=cfg.secret_keys,
     )
-    return cfg, recording
+    return cfg, rec
 
 
 def _cmd_plan(args: argparse.Namespace) -> int:
-    cfg, recording = _evaluate(Path(args.project_dir), args.stack)
+    cfg, rec = _evaluate(Path(args.project_dir), args.stack)
     for key in cfg.stand_ins:
         print(f"note: {key} is a local development stand-in (not the stack's secret)")
     print(f"Stack {cfg.project}/{cfg.stack}, evaluated offline under mocks:\n")
-    plan.render(recording, sys.stdout)
+    plan.render(rec, sys.stdout)
     return 0
 
 
@@ -55,7 +55,7 @@ def _wscat_command(runtime_url: str, token: str, carriers: list[str]) -> str:
 
 
 async def _serve(
-    model: local_model.LocalModel, options: RuntimeOptions, cfg: stackconfig.StackConfig
+    model: local_model.LocalModel, options: RuntimeOptions, cfg: stack_files.StackConfig
 ) -> None:
     from realtime_socket.local.server import LocalRuntime
 
@@ -106,8 +106,8 @@ def _cmd_dev(args: argparse.Namespace) -> int:
         raise OSError(
             f"the local runtime needs its extra: pip install 'realtime-socket[local]' ({exc})"
         ) from exc
-    cfg, recording = _evaluate(Path(args.project_dir), args.stack)
-    model = local_model.build(recording)
+    cfg, rec = _evaluate(Path(args.project_dir), args.stack)
+    model = local_model.build(rec)
     management_port = args.management_port
     if management_port is None:
         management_port = args.port + 1 if args.port else 0
@@ -134,15 +134,15 @@ def _cmd_dev(args: argparse.Namespace) -> int:
 
 
 def _cmd_token(args: argparse.Namespace) -> int:
-    _, recording = _evaluate(Path(args.project_dir), args.stack)
-    model = local_model.build(recording)
+    _, rec = _evaluate(Path(args.project_dir), args.stack)
+    model = local_model.build(rec)
     claims = dict(item.split("=", 1) for item in args.claim)
     print(devtokens.mint(model, args.namespace, sub=args.sub, ttl_seconds=args.ttl, claims=claims))
     return 0
 
 
 def _cmd_cost(args: argparse.Namespace) -> int:
-    from realtime_socket import cost
+    from realtime_socket.tools import cost
 
     load = cost.Load(
         connections=args.connections,
@@ -234,7 +234,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         code: int = args.func(args)
-    except stackconfig.StackConfigError as exc:
+    except stack_files.StackConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except pulumi.InputPropertiesError as exc:

@@ -1,0 +1,132 @@
+"""The contract between the component, the Lambda code, the local runtime and the CLI.
+
+Every name and number that crosses a boundary is written here once: the environment
+variables the component sets and the handlers read, the table's key, attribute and index
+names, API Gateway's limits, the token rules and the defaults. The module imports nothing
+but the standard library, because it ships inside every Lambda artifact.
+
+AWS facts the numbers come from are in ``docs/aws-limits.md`` with links to AWS's pages.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Final
+
+__all__ = [
+    "ASYMMETRIC_ALGORITHMS",
+    "CARRIERS",
+    "CONNECTION_TTL_SECONDS",
+    "DEFAULT_ALGORITHMS",
+    "DEFAULT_CARRIERS",
+    "DEFAULT_FANOUT_CONCURRENCY",
+    "DEFAULT_LEEWAY_SECONDS",
+    "DEFAULT_MESSAGES_PER_SECOND",
+    "DEFAULT_MESSAGE_BURST",
+    "DEFAULT_QUERY_PARAMETER",
+    "HMAC_ALGORITHMS",
+    "IDLE_TIMEOUT_SECONDS",
+    "INTEGRATION_TIMEOUT_SECONDS",
+    "MAX_CONNECTION_SECONDS",
+    "MAX_FRAME_BYTES",
+    "MAX_LEEWAY_SECONDS",
+    "MAX_MESSAGE_BYTES",
+    "MAX_TOKEN_BYTES",
+    "ROOM_ID_PATTERN",
+    "SUBPROTOCOL",
+    "Env",
+    "Table",
+]
+
+
+class Env:
+    """Environment variable names: set by the component, read by the handlers."""
+
+    TABLE_NAME: Final = "TABLE_NAME"
+    ROOM_INDEX_NAME: Final = "ROOM_INDEX_NAME"
+    USER_INDEX_NAME: Final = "USER_INDEX_NAME"
+    MANAGEMENT_ENDPOINT: Final = "MANAGEMENT_ENDPOINT"
+    CONNECTION_TTL_SECONDS: Final = "CONNECTION_TTL_SECONDS"
+    FANOUT_CONCURRENCY: Final = "FANOUT_CONCURRENCY"
+    #: Per-connection sendmessage rate (``limits.messages_per_second``), 0 disables it.
+    MESSAGES_PER_SECOND: Final = "MESSAGES_PER_SECOND"
+    #: Messages a connection may send at once (``limits.message_burst``).
+    MESSAGE_BURST: Final = "MESSAGE_BURST"
+    MAX_CONNECTIONS_PER_USER: Final = "MAX_CONNECTIONS_PER_USER"
+    ALLOWED_ORIGINS: Final = "ALLOWED_ORIGINS"
+    JWT_ALGORITHMS: Final = "JWT_ALGORITHMS"
+    JWT_ISSUER: Final = "JWT_ISSUER"
+    JWT_AUDIENCE: Final = "JWT_AUDIENCE"
+    JWT_CARRIERS: Final = "JWT_CARRIERS"
+    JWT_QUERY_PARAMETER: Final = "JWT_QUERY_PARAMETER"
+    JWT_CONTEXT_CLAIMS: Final = "JWT_CONTEXT_CLAIMS"
+    JWT_LEEWAY_SECONDS: Final = "JWT_LEEWAY_SECONDS"
+    JWT_JWKS_URL: Final = "JWT_JWKS_URL"
+    JWT_SECRET_PARAMETER: Final = "JWT_SECRET_PARAMETER"  # noqa: S105 - a name, not a secret
+
+
+class Table:
+    """The connections table: key, attributes and indexes."""
+
+    #: Hash key: API Gateway's connection id.
+    CONNECTION_ID: Final = "connectionId"
+    ROOM_ID: Final = "roomId"
+    #: The verified ``sub`` of the connection's token.
+    USER_ID: Final = "userId"
+    #: Epoch milliseconds.
+    CONNECTED_AT: Final = "connectedAt"
+    #: Epoch seconds; DynamoDB's TTL attribute.
+    TTL: Final = "ttl"
+    #: GSI hash ``roomId``, range ``connectionId``, projecting only ``ttl``.
+    ROOM_INDEX: Final = "room-index"
+    #: GSI hash ``userId``; only when connections per user are capped.
+    USER_INDEX: Final = "user-index"
+
+
+# -- API Gateway's WebSocket limits -----------------------------------------------------------
+
+#: A message (all its frames) and a ``@connections`` POST body; larger is close 1009 / 413.
+MAX_MESSAGE_BYTES: Final = 128 * 1024
+#: One WebSocket frame; larger closes the connection with 1009.
+MAX_FRAME_BYTES: Final = 32 * 1024
+#: API Gateway closes every connection after 2 hours.
+MAX_CONNECTION_SECONDS: Final = 2 * 3600
+#: ...and after 10 minutes without a message.
+IDLE_TIMEOUT_SECONDS: Final = 10 * 60
+#: An integration (a Lambda invocation) answers within 29 seconds or fails.
+INTEGRATION_TIMEOUT_SECONDS: Final = 29
+#: Rows outlive the 2-hour cap by 10 minutes, so a late ``$disconnect`` still finds them;
+#: then DynamoDB's TTL removes what ``$disconnect`` missed.
+CONNECTION_TTL_SECONDS: Final = MAX_CONNECTION_SECONDS + 600
+
+# -- tokens ------------------------------------------------------------------------------------
+
+HMAC_ALGORITHMS: Final = frozenset({"HS256", "HS384", "HS512"})
+ASYMMETRIC_ALGORITHMS: Final = frozenset(
+    {"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512"}
+)
+DEFAULT_ALGORITHMS: Final = ("HS256",)
+#: Where a token may travel: ``Authorization: Bearer``, ``?token=``, ``Sec-WebSocket-Protocol``.
+CARRIERS: Final = ("header", "query", "protocol")
+#: Browsers cannot set headers on a WebSocket handshake; the query string works everywhere.
+DEFAULT_CARRIERS: Final = ("query",)
+DEFAULT_QUERY_PARAMETER: Final = "token"
+DEFAULT_LEEWAY_SECONDS: Final = 5
+MAX_LEEWAY_SECONDS: Final = 30
+#: Anything longer is refused before parsing; API Gateway's own header limit is 10 KB.
+MAX_TOKEN_BYTES: Final = 8192
+
+# -- the client protocol -----------------------------------------------------------------------
+
+#: Room ids: 1-128 letters, digits and ``-_.:``; keeps keys, logs and URLs unambiguous.
+ROOM_ID_PATTERN: Final = re.compile(r"^[A-Za-z0-9_.:\-]{1,128}$")
+#: The application subprotocol a browser offers beside its token
+#: (``new WebSocket(url, ["realtime-socket", token])``); ``$connect`` echoes it.
+SUBPROTOCOL: Final = "realtime-socket"
+
+# -- defaults the component applies and the handlers fall back to ------------------------------
+
+#: Posts in flight per broadcast (``bench/fanout.py`` measured the curve).
+DEFAULT_FANOUT_CONCURRENCY: Final = 64
+DEFAULT_MESSAGES_PER_SECOND: Final = 10
+DEFAULT_MESSAGE_BURST: Final = 20

@@ -1,0 +1,1 @@
+"""Developer tools: the ``realtime-socket`` CLI, ``plan``, ``cost`` and the offline recorder."""
