@@ -16,6 +16,7 @@ from typing import Final
 __all__ = [
     "ASYMMETRIC_ALGORITHMS",
     "CARRIERS",
+    "CONNECTIONS_API_ERRORS",
     "CONNECTION_TTL_SECONDS",
     "DEFAULT_ALGORITHMS",
     "DEFAULT_CARRIERS",
@@ -98,6 +99,17 @@ INTEGRATION_TIMEOUT_SECONDS: Final = 29
 #: Rows outlive the 2-hour cap by 10 minutes, so a late ``$disconnect`` still finds them;
 #: then DynamoDB's TTL removes what ``$disconnect`` missed.
 CONNECTION_TTL_SECONDS: Final = MAX_CONNECTION_SECONDS + 600
+
+#: The ``@connections`` API's error types by HTTP status (the ``x-amzn-ErrorType`` header):
+#: the local runtime answers with them and the fan-out engine names failures by them.
+CONNECTIONS_API_ERRORS: Final = {
+    400: "BadRequestException",
+    403: "ForbiddenException",
+    404: "NotFoundException",
+    410: "GoneException",
+    413: "PayloadTooLargeException",
+    429: "LimitExceededException",
+}
 
 # -- tokens ------------------------------------------------------------------------------------
 
