@@ -12,8 +12,9 @@ from typing import Any
 
 import jwt
 
-from realtime_socket.local.model import LocalModel, unsecret
-from realtime_socket.tools.stack_files import DEV_JWT_SECRET
+from realtime_socket.contract import DEFAULT_ALGORITHMS, Env
+from realtime_socket.local.model import LocalModel, declared_parameters
+from realtime_socket.tools.stack_files import local_jwt_secret
 
 __all__ = ["TokenError", "mint"]
 
@@ -41,20 +42,18 @@ def mint(
     if authorizer is None:
         raise TokenError(f"namespace {name!r} has no authorizer: connect without a token")
     env = authorizer.function.environment
-    if env.get("JWT_JWKS_URL"):
+    if env.get(Env.JWT_JWKS_URL):
         raise TokenError(
-            f"namespace {name!r} verifies tokens with {env['JWT_JWKS_URL']}: "
+            f"namespace {name!r} verifies tokens with {env[Env.JWT_JWKS_URL]}: "
             "use a token from that identity provider"
         )
-    algorithm = env.get("JWT_ALGORITHMS", "HS256").split(",")[0]
-    secret = DEV_JWT_SECRET
-    for parameter in model.parameters:
-        if parameter.outputs.get("name") == env.get("JWT_SECRET_PARAMETER"):
-            secret = str(unsecret(parameter.inputs.get("value")))
+    algorithm = env.get(Env.JWT_ALGORITHMS, DEFAULT_ALGORITHMS[0]).split(",")[0]
+    parameter = env.get(Env.JWT_SECRET_PARAMETER, "")
+    secret = local_jwt_secret(declared_parameters(model).get(parameter))
     now = int(time.time())
     payload: dict[str, Any] = {
-        "iss": env.get("JWT_ISSUER", ""),
-        "aud": env.get("JWT_AUDIENCE", "").split(",")[0],
+        "iss": env.get(Env.JWT_ISSUER, ""),
+        "aud": env.get(Env.JWT_AUDIENCE, "").split(",")[0],
         "sub": sub,
         "iat": now,
         "exp": now + ttl_seconds,

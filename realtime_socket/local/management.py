@@ -6,19 +6,28 @@ they use on AWS, and outside backends can call it with boto3 or curl. Errors car
 ``x-amzn-ErrorType`` header botocore maps to its modeled exceptions. Served by aiohttp on the
 runtime's own event loop, so a post reaches the WebSocket without a thread hop. Requests are
 not signature-checked: the endpoint listens on loopback only.
+
+:class:`ManagementServer` is the HTTP layer over any :class:`ConnectionsBackend`;
+:class:`RuntimeConnections` is the runtime's backend, performing the answers of
+``gateway.connections_api`` on the clients' sockets.
 """
 
 from __future__ import annotations
 
-import asyncio
 import inspect
 import json
-import threading
+from collections.abc import Mapping
 from typing import Any, Protocol
 
 from aiohttp import web
 
-__all__ = ["ConnectionsBackend", "ManagementServer"]
+from realtime_socket.contract import CONNECTIONS_API_ERRORS
+from realtime_socket.local.gateway import connections_api
+from realtime_socket.local.gateway.actions import Close
+from realtime_socket.local.gateway.chaos import PostChaos
+from realtime_socket.local.gateway.connection import Connection
+
+__all__ = ["ConnectionsBackend", "ManagementServer", "Peer", "RuntimeConnections"]
 
 
 class ConnectionsBackend(Protocol):
@@ -31,31 +40,21 @@ class ConnectionsBackend(Protocol):
     def delete_connection(self, namespace: str, stage: str, cid: str) -> Any: ...
 
 
-_ERRORS = {
-    400: "BadRequestException",
-    403: "ForbiddenException",
-    404: "NotFoundException",
-    410: "GoneException",
-    413: "PayloadTooLargeException",
-    429: "LimitExceededException",
-}
-
-
 async def _resolve(value: Any) -> Any:
     return await value if inspect.isawaitable(value) else value
 
 
 def _reply(status: int, body: dict[str, Any] | None = None) -> web.Response:
-    if body is None and status in _ERRORS:
-        body = {"message": _ERRORS[status]}
-    headers = {"x-amzn-ErrorType": _ERRORS[status]} if status in _ERRORS else {}
+    error = CONNECTIONS_API_ERRORS.get(status)
+    if body is None and error is not None:
+        body = {"message": error}
+    headers = {"x-amzn-ErrorType": error} if error is not None else {}
     text = json.dumps(body) if body is not None else ""
     return web.Response(status=status, text=text, content_type="application/json", headers=headers)
 
 
 class ManagementServer:
-    """Serves a :class:`ConnectionsBackend`; ``await start()`` on a running loop, or
-    ``start_in_thread()`` for synchronous callers (tests)."""
+    """Serves a :class:`ConnectionsBackend`; ``await start()`` on a running loop."""
 
     def __init__(self, backend: ConnectionsBackend, host: str = "127.0.0.1", port: int = 0):
         self.backend = backend
@@ -63,8 +62,6 @@ class ManagementServer:
         self.requested_port = port
         self.port = 0
         self._runner: web.AppRunner | None = None
-        self._thread: threading.Thread | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
 
     def _app(self) -> web.Application:
         app = web.Application(client_max_size=1024 * 1024)
@@ -102,18 +99,59 @@ class ManagementServer:
             await self._runner.cleanup()
             self._runner = None
 
-    def start_in_thread(self) -> None:
-        self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
-        self._thread.start()
-        asyncio.run_coroutine_threadsafe(self.start(), self._loop).result(10)
 
-    def stop_in_thread(self) -> None:
-        if self._loop is None:
-            return
-        asyncio.run_coroutine_threadsafe(self.stop(), self._loop).result(10)
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        if self._thread is not None:
-            self._thread.join(5)
-        self._loop.close()
-        self._loop = None
+class Peer(Protocol):
+    """A connected client as the ``@connections`` backend acts on it."""
+
+    @property
+    def connection(self) -> Connection: ...
+
+    def buffered_bytes(self) -> int:
+        """Bytes sent to the client that it has not read yet."""
+        ...
+
+    async def send(self, payload: str | bytes) -> None: ...
+
+    async def close(self, close: Close) -> None: ...
+
+
+class RuntimeConnections:
+    """The runtime's backend: ``gateway.connections_api``'s answers, performed on peers."""
+
+    def __init__(self, peers: Mapping[str, Peer], chaos: PostChaos | None = None) -> None:
+        self.peers = peers
+        self.chaos = chaos or PostChaos()
+        self.posts_throttled = 0
+
+    def _connection(self, cid: str) -> Connection | None:
+        peer = self.peers.get(cid)
+        return peer.connection if peer is not None else None
+
+    async def post_to_connection(self, namespace: str, stage: str, cid: str, data: bytes) -> int:
+        peer = self.peers.get(cid)
+        live = peer is not None and peer.connection.open
+        answer = connections_api.post(
+            self._connection(cid),
+            namespace,
+            stage,
+            data,
+            buffered_bytes=peer.buffered_bytes() if peer is not None and live else 0,
+            injected_throttle=self.chaos.strikes(cid, data),
+        )
+        if isinstance(answer, connections_api.Throttled):
+            self.posts_throttled += 1
+        elif isinstance(answer, connections_api.Deliver) and peer is not None:
+            await peer.send(answer.payload)
+        return answer.status
+
+    async def get_connection(self, namespace: str, stage: str, cid: str) -> dict[str, Any] | None:
+        answer = connections_api.get(self._connection(cid), namespace, stage)
+        return answer.body if isinstance(answer, connections_api.Details) else None
+
+    async def delete_connection(self, namespace: str, stage: str, cid: str) -> int:
+        peer = self.peers.get(cid)
+        answer = connections_api.delete(self._connection(cid), namespace, stage)
+        if isinstance(answer, connections_api.Deleted) and peer is not None:
+            peer.connection.closed_by_gateway = answer.close
+            await peer.close(answer.close)
+        return answer.status

@@ -23,6 +23,7 @@ __all__ = [
     "LocalRoute",
     "WiringError",
     "build",
+    "declared_parameters",
     "unsecret",
 ]
 
@@ -106,6 +107,13 @@ class LocalModel:
     parameters: list[RecordedResource]
 
 
+def declared_parameters(model: LocalModel) -> dict[str, str]:
+    """The SSM parameters the program creates: name -> value (secrets unwrapped)."""
+    return {
+        str(p.outputs.get("name")): str(unsecret(p.inputs.get("value"))) for p in model.parameters
+    }
+
+
 def _code_files(fn: RecordedResource) -> dict[str, Path]:
     """The function's own code. Dependency folders (built for Lambda's Linux/arm64) are
     skipped: locally, third-party packages come from the runtime's own environment."""
@@ -155,32 +163,38 @@ def _permitted(recording: Recording, fn: RecordedResource, source_arn: str) -> b
     return False
 
 
-def build(recording: Recording) -> LocalModel:
-    """Read the APIs, routes and functions the recording declares.
+def _stage_of(recording: Recording, api: RecordedResource) -> RecordedResource | None:
+    stages = [s for s in recording.of_type("aws:apigatewayv2/stage:Stage")
+              if s.inputs.get("apiId") == api.id]  # fmt: skip
+    return stages[0] if stages else None
 
-    Raises:
-        WiringError: listing every piece of wiring AWS would reject.
-    """
-    problems: list[str] = []
-    functions: dict[str, LocalFunction] = {}
-    by_invoke_arn: dict[str, RecordedResource] = {}
-    for fn in recording.of_type(_FUNCTION):
-        functions[fn.name] = _function(fn)
-        by_invoke_arn[str(fn.outputs.get("invokeArn"))] = fn
-    apis: dict[str, LocalApi] = {}
-    for api in recording.of_type("aws:apigatewayv2/api:Api"):
-        if api.inputs.get("protocolType") != "WEBSOCKET":
-            continue
-        stages = [s for s in recording.of_type("aws:apigatewayv2/stage:Stage")
-                  if s.inputs.get("apiId") == api.id]  # fmt: skip
-        if not stages:
-            problems.append(f"API {api.name} has no stage to serve")
-            continue
-        stage = stages[0]
+
+def _of_api(recording: Recording, type_: str, api: RecordedResource) -> list[RecordedResource]:
+    return [r for r in recording.of_type(type_) if r.inputs.get("apiId") == api.id]
+
+
+@dataclass
+class _Builder:
+    """Reads one recording; collects every problem rather than stopping at the first."""
+
+    recording: Recording
+    functions: dict[str, LocalFunction] = field(default_factory=dict)
+    by_invoke_arn: dict[str, RecordedResource] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        for fn in self.recording.of_type(_FUNCTION):
+            self.functions[fn.name] = _function(fn)
+            self.by_invoke_arn[str(fn.outputs.get("invokeArn"))] = fn
+
+    def api(self, api: RecordedResource) -> LocalApi | None:
+        stage = _stage_of(self.recording, api)
+        if stage is None:
+            self.problems.append(f"API {api.name} has no stage to serve")
+            return None
         settings = stage.inputs.get("defaultRouteSettings") or {}
-        namespace = _namespace(recording, api)
         local = LocalApi(
-            namespace=namespace,
+            namespace=_namespace(self.recording, api),
             api_id=api.id,
             execution_arn=str(api.outputs.get("executionArn")),
             route_selection_expression=str(
@@ -192,87 +206,116 @@ def build(recording: Recording) -> LocalModel:
         )
         integrations = {
             i.id: i
-            for i in recording.of_type("aws:apigatewayv2/integration:Integration")
-            if i.inputs.get("apiId") == api.id
+            for i in _of_api(self.recording, "aws:apigatewayv2/integration:Integration", api)
         }
         authorizers = {
-            a.id: a
-            for a in recording.of_type("aws:apigatewayv2/authorizer:Authorizer")
-            if a.inputs.get("apiId") == api.id
+            a.id: a for a in _of_api(self.recording, "aws:apigatewayv2/authorizer:Authorizer", api)
         }
         responses = {
             r.inputs.get("routeId")
-            for r in recording.of_type("aws:apigatewayv2/routeResponse:RouteResponse")
-            if r.inputs.get("apiId") == api.id
+            for r in _of_api(self.recording, "aws:apigatewayv2/routeResponse:RouteResponse", api)
         }
-        for route in recording.of_type("aws:apigatewayv2/route:Route"):
-            if route.inputs.get("apiId") != api.id:
-                continue
-            key = str(route.inputs.get("routeKey"))
-            target = str(route.inputs.get("target", ""))
-            integration = integrations.get(target.removeprefix("integrations/"))
-            if integration is None:
-                problems.append(
-                    f"route {route.name} ({key}) targets {target!r}, which is not an "
-                    f"integration of API {api.name}"
-                )
-                continue
-            target_fn = by_invoke_arn.get(str(integration.inputs.get("integrationUri")))
-            if target_fn is None or integration.inputs.get("integrationType") != "AWS_PROXY":
-                problems.append(
-                    f"integration {integration.name} is not an AWS_PROXY integration of a "
-                    "Lambda function in this program"
-                )
-                continue
-            fn = target_fn
-            source_arn = f"{local.execution_arn}/{local.stage}/{key}"
-            if not _permitted(recording, fn, source_arn):
-                problems.append(
-                    f"function {fn.name} has no lambda:InvokeFunction permission for "
-                    f"apigateway.amazonaws.com on {source_arn} (route {route.name})"
-                )
-            authorizer: LocalAuthorizer | None = None
-            if route.inputs.get("authorizationType") == "CUSTOM":
-                if key != "$connect":
-                    problems.append(
-                        f"route {route.name} ({key}) has an authorizer; WebSocket APIs "
-                        "authorize only $connect"
-                    )
-                record = authorizers.get(str(route.inputs.get("authorizerId")))
-                if record is None:
-                    problems.append(f"route {route.name} names an authorizer that does not exist")
-                else:
-                    afn = by_invoke_arn.get(str(record.inputs.get("authorizerUri")))
-                    auth_arn = f"{local.execution_arn}/authorizers/{record.id}"
-                    if afn is None:
-                        problems.append(f"authorizer {record.name} has no Lambda function")
-                    else:
-                        if not _permitted(recording, afn, auth_arn):
-                            problems.append(
-                                f"authorizer function {afn.name} has no lambda:InvokeFunction "
-                                f"permission for apigateway.amazonaws.com on {auth_arn}"
-                            )
-                        authorizer = LocalAuthorizer(
-                            name=record.name,
-                            function=functions[afn.name],
-                            identity_sources=list(record.inputs.get("identitySources") or []),
-                        )
-            local.routes[key] = LocalRoute(
-                key=key,
-                name=route.name,
-                function=functions[fn.name],
-                reply=bool(route.inputs.get("routeResponseSelectionExpression"))
-                and route.id in responses,
-                authorizer=authorizer,
+        for route in _of_api(self.recording, "aws:apigatewayv2/route:Route", api):
+            built = self.route(api, local, route, integrations, authorizers, route.id in responses)
+            if built is not None:
+                local.routes[built.key] = built
+        return local
+
+    def route(
+        self,
+        api: RecordedResource,
+        local: LocalApi,
+        route: RecordedResource,
+        integrations: dict[str, RecordedResource],
+        authorizers: dict[str, RecordedResource],
+        has_response: bool,
+    ) -> LocalRoute | None:
+        key = str(route.inputs.get("routeKey"))
+        target = str(route.inputs.get("target", ""))
+        integration = integrations.get(target.removeprefix("integrations/"))
+        if integration is None:
+            self.problems.append(
+                f"route {route.name} ({key}) targets {target!r}, which is not an "
+                f"integration of API {api.name}"
             )
-        if namespace in apis:
-            problems.append(f"two WebSocket APIs would both be served at /{namespace}")
-        apis[namespace] = local
-    if problems:
-        raise WiringError(problems)
+            return None
+        fn = self.by_invoke_arn.get(str(integration.inputs.get("integrationUri")))
+        if fn is None or integration.inputs.get("integrationType") != "AWS_PROXY":
+            self.problems.append(
+                f"integration {integration.name} is not an AWS_PROXY integration of a "
+                "Lambda function in this program"
+            )
+            return None
+        source_arn = f"{local.execution_arn}/{local.stage}/{key}"
+        if not _permitted(self.recording, fn, source_arn):
+            self.problems.append(
+                f"function {fn.name} has no lambda:InvokeFunction permission for "
+                f"apigateway.amazonaws.com on {source_arn} (route {route.name})"
+            )
+        authorizer: LocalAuthorizer | None = None
+        if route.inputs.get("authorizationType") == "CUSTOM":
+            if key != "$connect":
+                self.problems.append(
+                    f"route {route.name} ({key}) has an authorizer; WebSocket APIs "
+                    "authorize only $connect"
+                )
+            authorizer = self.authorizer(local, route, authorizers)
+        return LocalRoute(
+            key=key,
+            name=route.name,
+            function=self.functions[fn.name],
+            reply=bool(route.inputs.get("routeResponseSelectionExpression")) and has_response,
+            authorizer=authorizer,
+        )
+
+    def authorizer(
+        self, local: LocalApi, route: RecordedResource, authorizers: dict[str, RecordedResource]
+    ) -> LocalAuthorizer | None:
+        record = authorizers.get(str(route.inputs.get("authorizerId")))
+        if record is None:
+            self.problems.append(f"route {route.name} names an authorizer that does not exist")
+            return None
+        fn = self.by_invoke_arn.get(str(record.inputs.get("authorizerUri")))
+        if fn is None:
+            self.problems.append(f"authorizer {record.name} has no Lambda function")
+            return None
+        auth_arn = f"{local.execution_arn}/authorizers/{record.id}"
+        if not _permitted(self.recording, fn, auth_arn):
+            self.problems.append(
+                f"authorizer function {fn.name} has no lambda:InvokeFunction "
+                f"permission for apigateway.amazonaws.com on {auth_arn}"
+            )
+        return LocalAuthorizer(
+            name=record.name,
+            function=self.functions[fn.name],
+            identity_sources=list(record.inputs.get("identitySources") or []),
+        )
+
+
+def build(recording: Recording) -> LocalModel:
+    """Read the APIs, routes and functions the recording declares.
+
+    Raises:
+        WiringError: listing every piece of wiring AWS would reject.
+    """
+    builder = _Builder(recording)
+    apis: dict[str, LocalApi] = {}
+    for api in recording.of_type("aws:apigatewayv2/api:Api"):
+        if api.inputs.get("protocolType") != "WEBSOCKET":
+            continue
+        local = builder.api(api)
+        if local is None:
+            continue
+        if local.namespace in apis:
+            builder.problems.append(
+                f"two WebSocket APIs would both be served at /{local.namespace}"
+            )
+        apis[local.namespace] = local
+    if builder.problems:
+        raise WiringError(builder.problems)
     return LocalModel(
         apis=dict(sorted(apis.items())),  # stable order whatever the registration order
-        functions=functions,
+        functions=builder.functions,
         tables=recording.of_type("aws:dynamodb/table:Table"),
         parameters=recording.of_type("aws:ssm/parameter:Parameter"),
     )

@@ -1,27 +1,27 @@
 """The local runtime: every WebSocket API the program declares, served on localhost.
 
-Wires the pieces together: a WebSocket server (``websockets``) for the clients, the
-``@connections`` HTTP API for the handlers and outside backends, an embedded DynamoDB/SSM
-(moto's server) holding the tables and parameters as declared, and one pool of Lambda
-execution environments per function. API Gateway's rules live in ``apigw`` (sans-I/O);
-this module only moves bytes and keeps the connection registry.
+API Gateway's decisions live in ``local.gateway`` (sans-I/O); this module performs them:
+
+- :class:`WebSocketEndpoint` serves the clients with ``websockets``: it feeds handshakes,
+  frames and closes to the gateway core and carries out the actions it returns;
+- :class:`Invoker` runs an invocation in the function's pool and logs it;
+- :class:`LocalRuntime` is the lifecycle: the AWS emulation (moto's server, seeded with the
+  declared tables and parameters), the ``@connections`` HTTP API (``management.py``), the
+  WebSocket endpoint, one pool of Lambda environments per function, and the reaper.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import re
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from http import HTTPStatus
 from typing import IO, Any
-from urllib.parse import parse_qsl, urlsplit
 
 import boto3
 from websockets.asyncio.server import Server, ServerConnection, serve
@@ -29,19 +29,31 @@ from websockets.datastructures import Headers
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
-from realtime_socket.local import apigw
+from realtime_socket.contract import (
+    IDLE_TIMEOUT_SECONDS,
+    MAX_CONNECTION_SECONDS,
+    MAX_FRAME_BYTES,
+    MAX_MESSAGE_BYTES,
+)
 from realtime_socket.local.clock import Clock
+from realtime_socket.local.gateway import handshake, routing
+from realtime_socket.local.gateway.actions import Close, Invoke, Reject
+from realtime_socket.local.gateway.chaos import PostChaos
+from realtime_socket.local.gateway.connection import Connection
+from realtime_socket.local.gateway.connections_api import CLIENT_BUFFER_BYTES
+from realtime_socket.local.gateway.throttling import TokenBucket, stage_buckets
+from realtime_socket.local.gateway.timeouts import Timeouts
 from realtime_socket.local.lambdas import FunctionPool, Invocation
-from realtime_socket.local.management import ManagementServer
-from realtime_socket.local.model import LocalApi, LocalModel, LocalRoute, unsecret
+from realtime_socket.local.management import ManagementServer, RuntimeConnections
+from realtime_socket.local.model import LocalModel
 from realtime_socket.local.moto_server import AwsApis
-from realtime_socket.local.tables import create_table
-from realtime_socket.local.throttle import TokenBucket
-from realtime_socket.tools.stack_files import DEV_JWT_SECRET
+from realtime_socket.local.tables import seed
 
-__all__ = ["LocalRuntime", "RuntimeOptions"]
+__all__ = ["Invoker", "LocalRuntime", "RuntimeOptions", "WebSocketEndpoint", "print_log"]
 
 _LOCAL_REGION = "us-east-1"
+_LOCAL_KEY = "local"  # the AWS emulation's placeholder credentials
+Log = Callable[[dict[str, Any]], None]
 
 
 @dataclass
@@ -51,8 +63,8 @@ class RuntimeOptions:
     host: str = "127.0.0.1"
     port: int = 8080
     management_port: int = 0
-    idle_timeout: float = 600.0
-    max_duration: float = 7200.0
+    idle_timeout: float = IDLE_TIMEOUT_SECONDS
+    max_duration: float = MAX_CONNECTION_SECONDS
     reap_interval: float = 1.0
     clock: Clock = field(default_factory=Clock)
     max_workers: int = 4
@@ -62,21 +74,218 @@ class RuntimeOptions:
     #: that stale rows are still cleaned up (by a broadcast's 410).
     deliver_disconnect: bool = True
     handler_output: IO[str] | int | None = None
-    log: Callable[[dict[str, Any]], None] | None = None
+    log: Log | None = None
     #: Chaos for tests: answer every Nth @connections post with a transient 429 (0: never),
     #: as API Gateway does when the account is throttled; a retry of it goes through.
     inject_post_throttle_every: int = 0
 
 
-@dataclass
-class _Connection:
-    info: apigw.ConnectionInfo
-    api: LocalApi
-    socket: ServerConnection
-    subprotocol: str | None = None
-    open: bool = False
-    close_code: int | None = None
-    close_reason: str = ""
+class Invoker:
+    """Runs an :class:`Invoke` in its function's pool and logs one line for it."""
+
+    def __init__(self, pools: Mapping[str, FunctionPool], log: Log | None) -> None:
+        self.pools = pools
+        self.log = log
+
+    def note(self, **fields: Any) -> None:
+        if self.log is not None:
+            self.log(fields)
+
+    async def __call__(self, namespace: str, invoke: Invoke, cid: str) -> Invocation:
+        result = await self.pools[invoke.function].invoke(invoke.event)
+        status: Any = "error" if result.error else "ok"
+        if isinstance(result.result, dict) and "statusCode" in result.result:
+            status = result.result["statusCode"]
+        self.note(
+            namespace=namespace,
+            route=invoke.route,
+            connectionId=cid,
+            status=status,
+            durationMs=round(result.duration_ms, 1),
+            **({"cold": True} if result.cold else {}),
+            **({"error": result.error.get("errorType")} if result.error else {}),
+        )
+        return result
+
+
+class _Session:
+    """One client: its socket and the gateway's record of it (a ``management.Peer``)."""
+
+    def __init__(self, connection: Connection, socket: ServerConnection) -> None:
+        self.connection = connection
+        self.socket = socket
+
+    def buffered_bytes(self) -> int:
+        return self.socket.transport.get_write_buffer_size()
+
+    async def send(self, payload: str | bytes) -> None:
+        await self.socket.send(payload)
+
+    async def close(self, close: Close) -> None:
+        await self.socket.close(close.code, close.reason)
+
+
+def _response(reject: Reject) -> Response:
+    payload = reject.body.encode()
+    headers = Headers(
+        [("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", str(len(payload)))]
+    )
+    try:
+        phrase = HTTPStatus(reject.status).phrase
+    except ValueError:
+        phrase = ""
+    return Response(reject.status, phrase, headers, payload)
+
+
+def _quiet_logger() -> logging.Logger:
+    logger = logging.getLogger("realtime_socket.local.websockets")
+    logger.setLevel(logging.CRITICAL)
+    return logger
+
+
+class WebSocketEndpoint:
+    """The clients' side of the gateway, served by ``websockets``."""
+
+    def __init__(
+        self,
+        model: LocalModel,
+        invoker: Invoker,
+        *,
+        clock: Clock,
+        timeouts: Timeouts,
+        deliver_disconnect: bool = True,
+    ) -> None:
+        self.model = model
+        self.invoker = invoker
+        self.clock = clock
+        self.timeouts = timeouts
+        self.deliver_disconnect = deliver_disconnect
+        self.buckets: dict[str, TokenBucket] = stage_buckets(model.apis, clock)
+        self.sessions: dict[str, _Session] = {}
+        self.host = ""
+        self.port = 0
+        self._server: Server | None = None
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    async def start(self, host: str, port: int) -> None:
+        self._server = await serve(
+            self._serve_connection,
+            host,
+            port,
+            process_request=self._process_request,
+            select_subprotocol=self._select_subprotocol,
+            max_size=(MAX_MESSAGE_BYTES, MAX_FRAME_BYTES),
+            write_limit=CLIENT_BUFFER_BYTES,
+            ping_interval=None,  # API Gateway does not ping clients; its idle timeout applies
+            logger=_quiet_logger(),
+        )
+        self.host = host
+        self.port = next(iter(self._server.sockets)).getsockname()[1]
+
+    async def stop(self) -> None:
+        """Close every connection and wait for their ``$disconnect``; idempotent."""
+        if self._server is not None:
+            self._server.close()
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._server.wait_closed(), 5)
+        if self._tasks:
+            await asyncio.wait(self._tasks, timeout=5)
+
+    def _spawn(self, coroutine: Coroutine[Any, Any, Any]) -> None:
+        task = asyncio.ensure_future(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    # -- the handshake -----------------------------------------------------------------
+
+    async def _process_request(self, socket: ServerConnection, request: Request) -> Response | None:
+        peer = socket.remote_address[0] if socket.remote_address else "127.0.0.1"
+        admitted = handshake.admit(
+            handshake.HandshakeRequest(request.path, list(request.headers.raw_items()), str(peer)),
+            self.model.apis,
+            self.buckets,
+            domain_name=f"{self.host}:{self.port}",
+            now_ms=self.clock.now_ms(),
+        )
+        if isinstance(admitted, Reject):
+            return _response(admitted)
+        connection = admitted.connection
+        action = admitted.start()
+        while isinstance(action, Invoke):
+            outcome = await self.invoker(connection.api.namespace, action, connection.connection_id)
+            action = admitted.receive(outcome)
+        if isinstance(action, Reject):
+            if action.reason:
+                self.invoker.note(namespace=connection.api.namespace, route="$connect",
+                                  status=action.status, reason=action.reason)  # fmt: skip
+            return _response(action)
+        socket.rs_session = _Session(connection, socket)  # type: ignore[attr-defined]
+        return None
+
+    def _select_subprotocol(self, socket: ServerConnection, offered: Any) -> Any:
+        """Return ``Sec-WebSocket-Protocol`` only when ``$connect`` set it (and it was offered)."""
+        session: _Session | None = getattr(socket, "rs_session", None)
+        if session is not None and session.connection.subprotocol in offered:
+            return session.connection.subprotocol
+        return None
+
+    # -- the connection ----------------------------------------------------------------
+
+    async def _serve_connection(self, socket: ServerConnection) -> None:
+        session: _Session = socket.rs_session  # type: ignore[attr-defined]
+        connection = session.connection
+        connection.open = True
+        self.sessions[connection.connection_id] = session
+        try:
+            async for message in socket:
+                await self._on_message(session, message)
+        except ConnectionClosed:
+            pass
+        finally:
+            connection.open = False
+            self.sessions.pop(connection.connection_id, None)
+            if self.deliver_disconnect:
+                code = socket.close_code if socket.close_code is not None else 1006
+                self._spawn(self._disconnect(connection, code, socket.close_reason or ""))
+
+    async def _disconnect(self, connection: Connection, code: int, reason: str) -> None:
+        action = routing.disconnect(connection, code, reason, self.clock.now_ms())
+        if action is not None:
+            await self.invoker(connection.api.namespace, action, connection.connection_id)
+
+    async def _on_message(self, session: _Session, message: str | bytes) -> None:
+        connection = session.connection
+        bucket = self.buckets[connection.api.namespace]
+        action = routing.route(connection, message, self.clock.now_ms(), bucket)
+        if isinstance(action, Close):
+            await self._close(session, action)
+            return
+        if isinstance(action, Invoke):
+            outcome = await self.invoker(connection.api.namespace, action, connection.connection_id)
+            reply = routing.integration_response(connection, action, outcome)
+            if reply is None:
+                return
+            action = reply
+        with contextlib.suppress(ConnectionClosed):
+            await session.send(action.frame)
+
+    async def _close(self, session: _Session, close: Close) -> None:
+        session.connection.closed_by_gateway = close
+        await session.close(close)
+
+    # -- timeouts ----------------------------------------------------------------------
+
+    def reap(self) -> int:
+        """Close connections past the idle timeout or the maximum duration; return how many."""
+        now_ms = self.clock.now_ms()
+        closed = 0
+        for session in list(self.sessions.values()):
+            info = session.connection.info
+            close = self.timeouts.expired(info.connected_at_ms, info.last_active_ms, now_ms)
+            if close is not None:
+                self._spawn(self._close(session, close))
+                closed += 1
+        return closed
 
 
 class LocalRuntime:
@@ -86,44 +295,33 @@ class LocalRuntime:
         self.model = model
         self.options = options or RuntimeOptions()
         self.clock = self.options.clock
-        self.connections: dict[str, _Connection] = {}
         self.pools: dict[str, FunctionPool] = {}
-        self.buckets = {
-            ns: TokenBucket(rate=api.rate_limit, burst=api.burst_limit, clock=self.clock)
-            for ns, api in model.apis.items()
-        }
-        self._server: Server | None = None
+        self.invoker = Invoker(self.pools, self.options.log)
+        self.websocket = WebSocketEndpoint(
+            model,
+            self.invoker,
+            clock=self.clock,
+            timeouts=Timeouts(self.options.idle_timeout, self.options.max_duration),
+            deliver_disconnect=self.options.deliver_disconnect,
+        )
+        self.connections_api = RuntimeConnections(
+            self.websocket.sessions, PostChaos(self.options.inject_post_throttle_every)
+        )
         self._management: ManagementServer | None = None
         self._moto: AwsApis | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
         self._reaper: asyncio.Task[None] | None = None
-        self._tasks: set[asyncio.Task[Any]] = set()
-        self.port = self.options.port
         self.aws_endpoint = ""
         self.dev_parameters: list[str] = []
-        self.posts_attempted = 0
-        self.posts_throttled = 0
-        self._chaos_throttled: set[tuple[str, int]] = set()
 
     # -- lifecycle ---------------------------------------------------------------------
 
     async def start(self) -> None:
-        self._loop = asyncio.get_running_loop()
         await asyncio.to_thread(self._start_moto)
-        self._management = ManagementServer(self, self.options.host, self.options.management_port)
-        await self._management.start()
-        self._server = await serve(
-            self._serve_connection,
-            self.options.host,
-            self.options.port,
-            process_request=self._process_request,
-            select_subprotocol=self._select_subprotocol,
-            max_size=(apigw.MAX_MESSAGE_BYTES, apigw.MAX_FRAME_BYTES),
-            write_limit=apigw.CLIENT_BUFFER_BYTES,
-            ping_interval=None,  # API Gateway does not ping clients; its idle timeout applies
-            logger=_quiet_logger(),
+        self._management = ManagementServer(
+            self.connections_api, self.options.host, self.options.management_port
         )
-        self.port = next(iter(self._server.sockets)).getsockname()[1]
+        await self._management.start()
+        await self.websocket.start(self.options.host, self.options.port)
         for fn in self.model.functions.values():
             self.pools[fn.name] = FunctionPool(
                 fn,
@@ -140,12 +338,7 @@ class LocalRuntime:
         """Close every connection, stop every function and the local AWS APIs; idempotent."""
         if self._reaper:
             self._reaper.cancel()
-        if self._server is not None:
-            self._server.close()
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(self._server.wait_closed(), 5)
-        if self._tasks:
-            await asyncio.wait(self._tasks, timeout=5)
+        await self.websocket.stop()
         await asyncio.gather(*(pool.close() for pool in self.pools.values()))
         if self._management:
             await self._management.stop()
@@ -160,37 +353,28 @@ class LocalRuntime:
         self._moto.start()
         self.aws_endpoint = self._moto.endpoint
         session = boto3.session.Session(
-            aws_access_key_id="local",
-            aws_secret_access_key="local",  # noqa: S106 - the local emulation's placeholder
+            aws_access_key_id=_LOCAL_KEY,
+            aws_secret_access_key=_LOCAL_KEY,
             region_name=_LOCAL_REGION,
         )
-        dynamodb = session.client("dynamodb", endpoint_url=self.aws_endpoint)
-        for table in self.model.tables:
-            create_table(dynamodb, table)
-        ssm = session.client("ssm", endpoint_url=self.aws_endpoint)
-        declared = set()
-        for parameter in self.model.parameters:
-            name = str(parameter.outputs.get("name"))
-            declared.add(name)
-            ssm.put_parameter(
-                Name=name,
-                Value=str(unsecret(parameter.inputs.get("value"))),
-                Type="SecureString" if parameter.inputs.get("type") == "SecureString" else "String",
-                Overwrite=True,
-            )
-        # An authorizer pointing at a parameter the program does not create (an existing
-        # one on AWS) gets the development secret locally.
-        for fn in self.model.functions.values():
-            wanted = fn.environment.get("JWT_SECRET_PARAMETER")
-            if wanted and wanted not in declared:
-                name = wanted
-                ssm.put_parameter(
-                    Name=name, Value=DEV_JWT_SECRET, Type="SecureString", Overwrite=True
-                )
-                declared.add(name)
-                self.dev_parameters.append(name)
+        self.dev_parameters = seed(
+            session.client("dynamodb", endpoint_url=self.aws_endpoint),
+            session.client("ssm", endpoint_url=self.aws_endpoint),
+            self.model,
+        )
 
-    def _function_environment(self, declared: dict[str, str]) -> dict[str, str]:
+    async def _reap_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self.options.reap_interval)
+            self.websocket.reap()
+
+    async def reap(self) -> int:
+        """Close connections past the idle timeout or the maximum duration; return how many."""
+        return self.websocket.reap()
+
+    # -- what the handlers see ---------------------------------------------------------
+
+    def _function_environment(self, declared: Mapping[str, str]) -> dict[str, str]:
         """The function's own variables with AWS endpoints swapped for local ones.
 
         Handlers read the same settings as on AWS; only the values differ. Every AWS SDK
@@ -200,8 +384,8 @@ class LocalRuntime:
         env.update(
             PATH="/usr/bin:/bin",
             PYTHONDONTWRITEBYTECODE="1",
-            AWS_ACCESS_KEY_ID="local",
-            AWS_SECRET_ACCESS_KEY="local",  # noqa: S106 - the local emulation's placeholder
+            AWS_ACCESS_KEY_ID=_LOCAL_KEY,
+            AWS_SECRET_ACCESS_KEY=_LOCAL_KEY,
             AWS_DEFAULT_REGION=_LOCAL_REGION,
             AWS_REGION=_LOCAL_REGION,
             AWS_ENDPOINT_URL=self.aws_endpoint,
@@ -211,6 +395,7 @@ class LocalRuntime:
         return env
 
     def _localize(self, value: str) -> str:
+        """Point API Gateway URLs of this program's APIs at the local endpoints."""
         for ns, api in self.model.apis.items():
             value = re.sub(
                 rf"https://{re.escape(api.api_id)}\.execute-api\.[a-z0-9-]+\.amazonaws\.com",
@@ -224,10 +409,26 @@ class LocalRuntime:
             )
         return value
 
+    # -- addresses and counters ----------------------------------------------------------
+
+    @property
+    def port(self) -> int:
+        return self.websocket.port or self.options.port
+
     @property
     def management_port(self) -> int:
         assert self._management is not None
         return self._management.port
+
+    @property
+    def connections(self) -> Mapping[str, _Session]:
+        """Open connections by id."""
+        return self.websocket.sessions
+
+    @property
+    def posts_throttled(self) -> int:
+        """``@connections`` posts answered 429 (injected or for a full client buffer)."""
+        return self.connections_api.posts_throttled
 
     def ws_url(self, namespace: str) -> str:
         return f"ws://{self.options.host}:{self.port}/{namespace}"
@@ -236,249 +437,8 @@ class LocalRuntime:
         stage = self.model.apis[namespace].stage
         return f"http://{self.options.host}:{self.management_port}/{namespace}/{stage}"
 
-    # -- logging -----------------------------------------------------------------------
 
-    def _log(self, **fields: Any) -> None:
-        if self.options.log is not None:
-            self.options.log(fields)
-
-    async def _invoke(
-        self, api: LocalApi, function_name: str, route: str, event: dict[str, Any], cid: str
-    ) -> Invocation:
-        result = await self.pools[function_name].invoke(event)
-        status: Any = "error" if result.error else "ok"
-        if isinstance(result.result, dict) and "statusCode" in result.result:
-            status = result.result["statusCode"]
-        self._log(
-            namespace=api.namespace,
-            route=route,
-            connectionId=cid,
-            status=status,
-            durationMs=round(result.duration_ms, 1),
-            **({"cold": True} if result.cold else {}),
-            **({"error": result.error.get("errorType")} if result.error else {}),
-        )
-        return result
-
-    # -- the handshake -----------------------------------------------------------------
-
-    async def _process_request(self, socket: ServerConnection, request: Request) -> Response | None:
-        parts = urlsplit(request.path)
-        segments = [s for s in parts.path.split("/") if s]
-        api = self.model.apis.get(segments[0]) if segments else None
-        if api is None or len(segments) > 2 or (len(segments) == 2 and segments[1] != api.stage):
-            return _response(HTTPStatus.NOT_FOUND, "no WebSocket API at this path")
-        if not self.buckets[api.namespace].take():
-            return _response(HTTPStatus.TOO_MANY_REQUESTS, "Too Many Requests")
-        headers = list(request.headers.raw_items())
-        query = parse_qsl(parts.query, keep_blank_values=True)
-        now_ms = self.clock.now_ms()
-        peer = socket.remote_address[0] if socket.remote_address else "127.0.0.1"
-        info = apigw.ConnectionInfo(
-            connection_id=apigw.new_connection_id(),
-            api_id=api.api_id,
-            stage=api.stage,
-            domain_name=f"{self.options.host}:{self.port}",
-            source_ip=str(peer),
-            user_agent=request.headers.get("User-Agent", ""),
-            connected_at_ms=now_ms,
-            last_active_ms=now_ms,
-        )
-        route = api.routes.get("$connect")
-        authorizer = route.authorizer if route else None
-        if authorizer is not None:
-            missing = apigw.missing_identity_source(authorizer.identity_sources, headers, query)
-            if missing:
-                self._log(namespace=api.namespace, route="$connect", status=401,
-                          reason=f"identity source {missing} missing")  # fmt: skip
-                return _response(HTTPStatus.UNAUTHORIZED, "Unauthorized")
-            method_arn = f"{api.execution_arn}/{api.stage}/$connect"
-            event = apigw.authorizer_event(info, headers, query, now_ms, method_arn)
-            outcome = await self._invoke(
-                api, authorizer.function.name, "$connect(authorizer)", event, info.connection_id
-            )
-            decision = apigw.authorizer_decision(outcome.result, outcome.error, method_arn)
-            if decision.status != 200:
-                return _response(HTTPStatus(decision.status), HTTPStatus(decision.status).phrase)
-            info.authorizer = {**(decision.context or {}), "principalId": decision.principal_id}
-        connection = _Connection(info=info, api=api, socket=socket)
-        if route is not None:
-            event = apigw.connect_event(info, headers, query, now_ms)
-            outcome = await self._invoke(
-                api, route.function.name, "$connect", event, info.connection_id
-            )
-            if outcome.error is not None or not isinstance(outcome.result, dict):
-                return _response(HTTPStatus.INTERNAL_SERVER_ERROR, "Internal server error")
-            status = int(outcome.result.get("statusCode", 200))
-            if not 200 <= status < 300:
-                body = outcome.result.get("body") or HTTPStatus(status).phrase
-                return _response(HTTPStatus(status), str(body))
-            answer_headers = outcome.result.get("headers") or {}
-            for key, value in answer_headers.items():
-                if key.lower() == "sec-websocket-protocol":
-                    connection.subprotocol = str(value)
-        socket.rs_connection = connection  # type: ignore[attr-defined]
-        return None
-
-    def _select_subprotocol(self, socket: ServerConnection, offered: Any) -> Any:
-        """Return ``Sec-WebSocket-Protocol`` only when ``$connect`` set it (and it was offered)."""
-        connection: _Connection | None = getattr(socket, "rs_connection", None)
-        if connection is not None and connection.subprotocol in offered:
-            return connection.subprotocol
-        return None
-
-    # -- the connection ----------------------------------------------------------------
-
-    async def _serve_connection(self, socket: ServerConnection) -> None:
-        connection: _Connection = socket.rs_connection  # type: ignore[attr-defined]
-        cid = connection.info.connection_id
-        connection.open = True
-        self.connections[cid] = connection
-        try:
-            async for message in socket:
-                await self._on_message(connection, message)
-        except ConnectionClosed:
-            pass
-        finally:
-            connection.open = False
-            self.connections.pop(cid, None)
-            code = socket.close_code if socket.close_code is not None else 1006
-            reason = connection.close_reason or (socket.close_reason or "")
-            if self.options.deliver_disconnect:
-                self._spawn(self._disconnect(connection, connection.close_code or code, reason))
-
-    def _spawn(self, coroutine: Any) -> None:
-        task = asyncio.ensure_future(coroutine)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
-    async def _disconnect(self, connection: _Connection, code: int, reason: str) -> None:
-        route = connection.api.routes.get("$disconnect")
-        if route is None:
-            return
-        event = apigw.disconnect_event(connection.info, code, reason, self.clock.now_ms())
-        await self._invoke(
-            connection.api, route.function.name, "$disconnect", event,
-            connection.info.connection_id,
-        )  # fmt: skip
-
-    async def _on_message(self, connection: _Connection, message: str | bytes) -> None:
-        api, info = connection.api, connection.info
-        info.last_active_ms = self.clock.now_ms()
-        if not self.buckets[api.namespace].take():
-            await connection.socket.send(apigw.throttled_frame(info))
-            return
-        key = apigw.select_route(api.route_selection_expression, message, list(api.routes))
-        route: LocalRoute | None = api.routes.get(key) or api.routes.get("$default")
-        if route is None:
-            await connection.socket.send(
-                json.dumps({"message": "Forbidden", "connectionId": info.connection_id})
-            )
-            return
-        event = apigw.message_event(info, route.key, message, info.last_active_ms)
-        outcome = await self._invoke(api, route.function.name, route.key, event, info.connection_id)
-        with contextlib.suppress(ConnectionClosed):
-            if outcome.error is not None:
-                await connection.socket.send(apigw.internal_error_frame(info))
-            elif route.reply and isinstance(outcome.result, dict) and "body" in outcome.result:
-                await connection.socket.send(str(outcome.result["body"]))
-
-    # -- timeouts ----------------------------------------------------------------------
-
-    async def _reap_forever(self) -> None:
-        while True:
-            await asyncio.sleep(self.options.reap_interval)
-            await self.reap()
-
-    async def reap(self) -> int:
-        """Close connections past the idle timeout or the maximum duration; return how many."""
-        now_ms = self.clock.now_ms()
-        closed = 0
-        for connection in list(self.connections.values()):
-            idle = (now_ms - connection.info.last_active_ms) / 1000
-            age = (now_ms - connection.info.connected_at_ms) / 1000
-            if idle >= self.options.idle_timeout or age >= self.options.max_duration:
-                connection.close_code = 1001
-                connection.close_reason = "Going away"
-                self._spawn(connection.socket.close(1001, "Going away"))
-                closed += 1
-        return closed
-
-    # -- @connections (the management server calls these on the runtime's loop) ---------
-
-    def _find(self, namespace: str, stage: str, cid: str) -> _Connection | None:
-        connection = self.connections.get(cid)
-        if connection is None or not connection.open:
-            return None
-        if connection.api.namespace != namespace or connection.api.stage != stage:
-            return None  # another API's connection does not exist for this one
-        return connection
-
-    async def post_to_connection(self, namespace: str, stage: str, cid: str, data: bytes) -> int:
-        self.posts_attempted += 1
-        every = self.options.inject_post_throttle_every
-        if every and self.posts_attempted % every == 0:
-            post = (cid, hash(data))
-            if post not in self._chaos_throttled:  # transient: never the same post twice
-                self._chaos_throttled.add(post)
-                self.posts_throttled += 1
-                return 429
-        if len(data) > apigw.MAX_MESSAGE_BYTES:
-            return 413
-        connection = self._find(namespace, stage, cid)
-        if connection is None:
-            return 410
-        if connection.socket.transport.get_write_buffer_size() > apigw.CLIENT_BUFFER_BYTES:
-            self.posts_throttled += 1
-            return 429  # the client is not reading: API Gateway's "buffer is full"
-        try:
-            text = data.decode("utf-8")
-        except UnicodeDecodeError:
-            await connection.socket.send(data)
-        else:
-            await connection.socket.send(text)
-        return 200
-
-    async def get_connection(self, namespace: str, stage: str, cid: str) -> dict[str, Any] | None:
-        connection = self._find(namespace, stage, cid)
-        if connection is None:
-            return None
-        info = connection.info
-        return {
-            "connectedAt": _iso(info.connected_at_ms),
-            "lastActiveAt": _iso(info.last_active_ms),
-            "identity": {"sourceIp": info.source_ip, "userAgent": info.user_agent},
-        }
-
-    async def delete_connection(self, namespace: str, stage: str, cid: str) -> int:
-        connection = self._find(namespace, stage, cid)
-        if connection is None:
-            return 410
-        connection.close_code = 1000
-        connection.close_reason = "Connection deleted"
-        await connection.socket.close(1000, "Connection deleted")
-        return 204
-
-
-def _iso(ms: int) -> str:
-    return datetime.fromtimestamp(ms / 1000, UTC).isoformat().replace("+00:00", "Z")
-
-
-def _response(status: HTTPStatus, body: str) -> Response:
-    payload = body.encode()
-    headers = Headers(
-        [("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", str(len(payload)))]
-    )
-    return Response(status.value, status.phrase, headers, payload)
-
-
-def _quiet_logger() -> logging.Logger:
-    logger = logging.getLogger("realtime_socket.local.websockets")
-    logger.setLevel(logging.CRITICAL)
-    return logger
-
-
-def print_log(stream: IO[str] = sys.stdout) -> Callable[[dict[str, Any]], None]:
+def print_log(stream: IO[str] = sys.stdout) -> Log:
     """One human-readable line per event."""
 
     def log(fields: dict[str, Any]) -> None:

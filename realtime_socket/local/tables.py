@@ -1,17 +1,21 @@
-"""Create DynamoDB tables exactly as a program declares them.
+"""Create DynamoDB tables (and the SSM parameters beside them) exactly as declared.
 
 Translates a recorded ``aws:dynamodb/table:Table`` (keys, attributes, global secondary
 indexes, TTL) into DynamoDB API calls, so that code runs against the declared schema,
-not a hand-written copy of it.
+not a hand-written copy of it. :func:`seed` does that for a whole program, in the local
+runtime's AWS emulation.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from realtime_socket.contract import Env
+from realtime_socket.local.model import LocalModel, declared_parameters, unsecret
 from realtime_socket.tools.recording import RecordedResource
+from realtime_socket.tools.stack_files import local_jwt_secret
 
-__all__ = ["create_table", "create_table_request"]
+__all__ = ["create_table", "create_table_request", "seed"]
 
 
 def _key_schema(hash_key: str | None, range_key: str | None) -> list[dict[str, str]]:
@@ -58,3 +62,31 @@ def create_table(client: Any, table: RecordedResource) -> str:
             TimeToLiveSpecification={"Enabled": True, "AttributeName": ttl["attributeName"]},
         )
     return str(request["TableName"])
+
+
+def seed(dynamodb: Any, ssm: Any, model: LocalModel) -> list[str]:
+    """Create the program's tables and SSM parameters with boto3 clients.
+
+    An authorizer pointing at a parameter the program does not create (an existing one on
+    AWS) gets one holding the development secret; their names are returned.
+    """
+    for table in model.tables:
+        create_table(dynamodb, table)
+    for parameter in model.parameters:
+        secure = parameter.inputs.get("type") == "SecureString"
+        ssm.put_parameter(
+            Name=str(parameter.outputs.get("name")),
+            Value=str(unsecret(parameter.inputs.get("value"))),
+            Type="SecureString" if secure else "String",
+            Overwrite=True,
+        )
+    declared = declared_parameters(model)
+    stand_ins: list[str] = []
+    for fn in model.functions.values():
+        wanted = fn.environment.get(Env.JWT_SECRET_PARAMETER)
+        if not wanted or wanted in declared or wanted in stand_ins:
+            continue
+        secret = local_jwt_secret(declared.get(wanted))  # not declared: the stand-in
+        ssm.put_parameter(Name=wanted, Value=secret, Type="SecureString", Overwrite=True)
+        stand_ins.append(wanted)
+    return stand_ins

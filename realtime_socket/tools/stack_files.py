@@ -15,10 +15,22 @@ from typing import Any
 
 import yaml
 
-__all__ = ["DEV_JWT_SECRET", "StackConfig", "StackConfigError", "load"]
+__all__ = ["DEV_JWT_SECRET", "StackConfig", "StackConfigError", "load", "local_jwt_secret"]
 
 #: Public on purpose: it only ever signs tokens for the local runtime.
 DEV_JWT_SECRET = "realtime-socket-local-development-secret-not-for-aws"  # noqa: S105
+
+
+def local_jwt_secret(readable: str | None) -> str:
+    """The JWT secret the local runtime uses: ``readable`` when the stack gives one it can
+    read, else the development stand-in.
+
+    The one place the rule lives: a ``secure:`` config value (only the Pulumi CLI can
+    decrypt it), a missing ``jwtSecret`` and an SSM parameter the program does not create
+    all become :data:`DEV_JWT_SECRET`, for the runtime, its seeded parameters and the
+    tokens ``realtime-socket token`` mints alike.
+    """
+    return DEV_JWT_SECRET if readable is None else readable
 
 
 class StackConfigError(ValueError):
@@ -89,8 +101,9 @@ def load(project_dir: Path, stack: str) -> StackConfig:
     secret_key = f"{project}:jwtSecret"
     jwt = result.get_object("jwt") or {}
     needs_secret = not (jwt.get("jwks_url") or jwt.get("secret_parameter_name"))
-    if needs_secret and (secret_key not in result.config or secret_key in result.stand_ins):
-        result.config[secret_key] = DEV_JWT_SECRET
+    readable = None if secret_key in result.stand_ins else result.config.get(secret_key)
+    if needs_secret and readable is None:
+        result.config[secret_key] = local_jwt_secret(readable)
         result.secret_keys.append(secret_key)
         if secret_key not in result.stand_ins:
             result.stand_ins.append(secret_key)

@@ -1,6 +1,11 @@
 """End to end through the local runtime with real WebSocket clients (the websockets library).
 
-Each test names the API Gateway behaviour it proves (see AWS_FACTS.md).
+Each test names the API Gateway behaviour it proves, as the README's local-runtime table lists
+them; the rules themselves are unit-tested without sockets in ``tests/local/gateway/``. AWS
+states the limits at
+https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-execution-service-websocket-limits-table.html
+and the WebSocket behaviour at
+https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-websocket-api.html
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from botocore.exceptions import ClientError
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import ClientConnection, connect
 
+from realtime_socket.contract import MAX_FRAME_BYTES, MAX_MESSAGE_BYTES, Table
 from tests.support.helpers import mint
 
 
@@ -259,9 +265,9 @@ def test_management_api_413_over_128_kb(rt):
     with connect(rt.url()) as ws:
         cid = _connection_id(rt, ws)
         with pytest.raises(client.exceptions.PayloadTooLargeException):
-            client.post_to_connection(ConnectionId=cid, Data=b"x" * (128 * 1024 + 1))
-        client.post_to_connection(ConnectionId=cid, Data=b"y" * (128 * 1024))
-        assert len(ws.recv(timeout=5)) == 128 * 1024
+            client.post_to_connection(ConnectionId=cid, Data=b"x" * (MAX_MESSAGE_BYTES + 1))
+        client.post_to_connection(ConnectionId=cid, Data=b"y" * (MAX_MESSAGE_BYTES))
+        assert len(ws.recv(timeout=5)) == MAX_MESSAGE_BYTES
 
 
 # -- limits -------------------------------------------------------------------------------
@@ -270,7 +276,7 @@ def test_management_api_413_over_128_kb(rt):
 def test_frame_over_32_kb_closes_with_1009(rt):
     # the send itself may already see the close
     with connect(rt.url(), max_size=None) as ws, pytest.raises(ConnectionClosed) as closed:
-        ws.send("x" * (32 * 1024 + 1))
+        ws.send("x" * (MAX_FRAME_BYTES + 1))
         ws.recv(timeout=5)
     assert closed.value.rcvd.code == 1009
 
@@ -333,12 +339,14 @@ def test_vanished_client_is_removed_by_the_next_broadcast(standard_model, tmp_pa
             deadline = time.time() + 5
             while ghost_id in lost.runtime.connections and time.time() < deadline:
                 time.sleep(0.05)
-            assert db.get_item(TableName=table, Key={"connectionId": {"S": ghost_id}}).get("Item")
+            assert db.get_item(TableName=table, Key={Table.CONNECTION_ID: {"S": ghost_id}}).get(
+                "Item"
+            )
             send(stay, {"action": "sendmessage", "data": "anyone?"})
             assert recv_json(stay)["data"] == "anyone?"
             deadline = time.time() + 5
             while time.time() < deadline:
-                item = db.get_item(TableName=table, Key={"connectionId": {"S": ghost_id}})
+                item = db.get_item(TableName=table, Key={Table.CONNECTION_ID: {"S": ghost_id}})
                 if "Item" not in item:
                     break
                 time.sleep(0.05)
@@ -351,10 +359,10 @@ def test_disconnect_removes_the_row(rt):
     db, table = rt.dynamodb(), rt.table_name("chat")
     with connect(rt.url()) as ws:
         cid = _connection_id(rt, ws)
-        assert db.get_item(TableName=table, Key={"connectionId": {"S": cid}}).get("Item")
+        assert db.get_item(TableName=table, Key={Table.CONNECTION_ID: {"S": cid}}).get("Item")
     deadline = time.time() + 10
     while time.time() < deadline:
-        if "Item" not in db.get_item(TableName=table, Key={"connectionId": {"S": cid}}):
+        if "Item" not in db.get_item(TableName=table, Key={Table.CONNECTION_ID: {"S": cid}}):
             return
         time.sleep(0.05)
     pytest.fail("row still present after $disconnect")

@@ -1,5 +1,5 @@
-"""Local runtime rules that need their own program or runtime: throttling, freezing,
-code reloading, and the wiring AWS would reject."""
+"""Local runtime rules that need their own program or runtime: throttling, freezing and
+code reloading. The wiring AWS would reject is refused by the model (test_model.py)."""
 
 from __future__ import annotations
 
@@ -9,13 +9,11 @@ import time
 from pathlib import Path
 
 import pulumi
-import pulumi_aws as aws
 import pytest
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
 from realtime_socket import RealtimeSocket
-from realtime_socket.local.model import WiringError
 from tests.support.helpers import jwt_args
 from tests.support.runtime_harness import PROBE_CODE, PROBE_ROUTES, RunningRuntime, model_of
 
@@ -86,82 +84,3 @@ def test_handler_code_changes_are_picked_up_without_restart(probe_copy):
             assert json.loads(ws.recv(timeout=10)) == {"version": 2}
     finally:
         rt.close()
-
-
-# -- wiring AWS would reject --------------------------------------------------------------
-
-
-def _bare_api(extra) -> None:
-    """A hand-wired WebSocket API (no component), so each test can break one link."""
-    role = aws.iam.Role("role", assume_role_policy="{}")
-    fn = aws.lambda_.Function(
-        "fn", role=role.arn, runtime="python3.12", handler="realtime_socket.handlers.ping.handler",
-        code=pulumi.AssetArchive({}),
-    )  # fmt: skip
-    api = aws.apigatewayv2.Api(
-        "api", protocol_type="WEBSOCKET", route_selection_expression="$request.body.action"
-    )
-    integration = aws.apigatewayv2.Integration(
-        "integration", api_id=api.id, integration_type="AWS_PROXY", integration_uri=fn.invoke_arn
-    )
-    aws.apigatewayv2.Stage("stage", api_id=api.id, name="live")
-    extra(api, fn, integration)
-    pulumi.export("ok", True)
-
-
-def test_route_without_a_permission_is_refused():
-    def wiring(api, fn, integration):
-        aws.apigatewayv2.Route(
-            "ping-route", api_id=api.id, route_key="ping",
-            target=integration.id.apply(lambda i: f"integrations/{i}"),
-        )  # fmt: skip
-
-    with pytest.raises(WiringError, match="function fn has no lambda:InvokeFunction permission"):
-        model_of(lambda: _bare_api(wiring))
-
-
-def test_route_targeting_a_missing_integration_is_refused():
-    def wiring(api, fn, integration):
-        aws.apigatewayv2.Route(
-            "ping-route", api_id=api.id, route_key="ping", target="integrations/nope"
-        )
-
-    with pytest.raises(WiringError, match=r"route ping-route .* targets 'integrations/nope'"):
-        model_of(lambda: _bare_api(wiring))
-
-
-def test_authorizer_on_a_message_route_is_refused():
-    def wiring(api, fn, integration):
-        authorizer = aws.apigatewayv2.Authorizer(
-            "auth", api_id=api.id, authorizer_type="REQUEST", authorizer_uri=fn.invoke_arn,
-            identity_sources=["route.request.header.Authorization"],
-        )  # fmt: skip
-        aws.apigatewayv2.Route(
-            "ping-route", api_id=api.id, route_key="ping", authorization_type="CUSTOM",
-            authorizer_id=authorizer.id,
-            target=integration.id.apply(lambda i: f"integrations/{i}"),
-        )  # fmt: skip
-        aws.lambda_.Permission(
-            "perm", function=fn.name, action="lambda:InvokeFunction",
-            principal="apigateway.amazonaws.com",
-            source_arn=api.execution_arn.apply(lambda a: f"{a}/*"),
-        )  # fmt: skip
-
-    with pytest.raises(WiringError, match=r"route ping-route .ping. has an authorizer"):
-        model_of(lambda: _bare_api(wiring))
-
-
-def test_correct_hand_wiring_is_accepted():
-    def wiring(api, fn, integration):
-        aws.apigatewayv2.Route(
-            "ping-route", api_id=api.id, route_key="ping",
-            target=integration.id.apply(lambda i: f"integrations/{i}"),
-        )  # fmt: skip
-        aws.lambda_.Permission(
-            "perm", function=fn.name, action="lambda:InvokeFunction",
-            principal="apigateway.amazonaws.com",
-            source_arn=api.execution_arn.apply(lambda a: f"{a}/*/ping"),
-        )  # fmt: skip
-
-    model = model_of(lambda: _bare_api(wiring))
-    assert list(model.apis["api"].routes) == ["ping"]

@@ -12,6 +12,7 @@ import boto3
 import pulumi
 
 from realtime_socket import RealtimeSocket
+from realtime_socket.contract import Env
 from realtime_socket.local.clock import ManualClock
 from realtime_socket.local.model import LocalModel, build
 from realtime_socket.local.server import LocalRuntime, RuntimeOptions
@@ -103,7 +104,7 @@ class RunningRuntime:
 
     def table_name(self, namespace: str) -> str:
         fn = self.runtime.model.functions[f"{namespace}-connect-fn"]
-        return fn.environment["TABLE_NAME"]
+        return fn.environment[Env.TABLE_NAME]
 
     def routes_logged(self, route: str) -> list[dict[str, Any]]:
         return [e for e in self.events if e.get("route") == route]
