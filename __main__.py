@@ -1,6 +1,7 @@
 """The stack program: one RealtimeSocket per namespace in the stack's config.
 
-Config reference: realtime_socket/stack.py and the README. Deploy with `pulumi up`.
+Config reference: realtime_socket/component/namespaces.py and the README. Deploy with
+`pulumi up`.
 """
 
 import pulumi

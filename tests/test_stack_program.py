@@ -164,10 +164,17 @@ def test_plan_prints_the_tree_and_outputs(capsys):
     assert "realtime-socket:index:RealtimeSocket chat\n" in out
     assert "  Route chat-connect-route  $connect auth=CUSTOM" in out
     assert "  Stage telemetry-stage  stage=live burst=1000 rate=2000 logging=INFO" in out
-    assert (
-        "  Function chat-authorizer-fn  realtime_socket.handlers.authorizer.handler"
-        " python3.12 ['arm64']" in out
-    )
+    # each function sits, with its role, policy and logs, under its Function component
+    lines = out.splitlines()
+    part = lines.index("  realtime-socket:index:Function chat-authorizer-function")
+    assert lines[part + 1 : part + 5] == [
+        "    LogGroup chat-authorizer-logs  /realtime-socket/realtime-socket/dev/chat/authorizer"
+        " retention=30d",
+        "    Role chat-authorizer-role",
+        "    RolePolicy chat-authorizer-policy",
+        "    Function chat-authorizer-fn  realtime_socket.handlers.authorizer.handler"
+        " python3.12 ['arm64'] 256MB 10s",
+    ]
     assert "\nOutputs:\n  chat: {url: wss://" in out
 
 

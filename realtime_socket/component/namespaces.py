@@ -13,17 +13,14 @@ configuration reference and the component reference are one and the same.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from typing import Any, cast
 
 import pulumi
 
-from realtime_socket.component.args import RealtimeSocketArgs
+from realtime_socket.component.args import RealtimeSocketArgs, namespace_problem
 
 __all__ = ["namespaces_from_config"]
-
-_NAMESPACE = re.compile(r"^[a-z][a-z0-9-]{0,23}$")
 
 
 def _merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
@@ -69,8 +66,9 @@ def namespaces_from_config(config: pulumi.Config) -> list[tuple[str, RealtimeSoc
             problems.append((path, "must be an object with a name"))
             continue
         name = entry["name"]
-        if not _NAMESPACE.match(name):
-            problems.append((f"{path}.name", "1-24 lowercase letters, digits or -, letter first"))
+        reason = namespace_problem(name)
+        if reason:
+            problems.append((f"{path}.name", reason))
         if name in seen:
             problems.append((f"{path}.name", f"duplicate namespace {name!r}"))
         seen.add(name)

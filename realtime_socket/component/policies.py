@@ -12,6 +12,8 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from realtime_socket.contract import Table
+
 __all__ = [
     "PERMISSION_GRANTS",
     "ROOM_INDEX",
@@ -26,8 +28,8 @@ __all__ = [
 ]
 
 
-ROOM_INDEX = "room-index"
-USER_INDEX = "user-index"
+ROOM_INDEX = Table.ROOM_INDEX
+USER_INDEX = Table.USER_INDEX
 
 
 def _union(a: Sequence[str], b: Sequence[str]) -> tuple[str, ...]:

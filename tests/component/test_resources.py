@@ -7,9 +7,17 @@ from collections import Counter
 
 import pytest
 
-from realtime_socket.component.socket import CONNECTION_TTL_SECONDS, TYPE_TOKEN
+from realtime_socket import contract
+from realtime_socket.component import function
+from realtime_socket.component.socket import TYPE_TOKEN
 from tests.support.helpers import evaluate_socket
 
+FUNCTION_PARTS = {
+    "aws:lambda/function:Function",
+    "aws:iam/role:Role",
+    "aws:iam/rolePolicy:RolePolicy",
+    "aws:cloudwatch/logGroup:LogGroup",
+}
 ROUTES = {
     "$connect": "connect",
     "$disconnect": "disconnect",
@@ -23,6 +31,7 @@ def test_one_namespace_declares_exactly_these_resources(chat_recording):
     counts = Counter(r.type for r in chat_recording.resources)
     assert counts == {
         TYPE_TOKEN: 1,
+        function.TYPE_TOKEN: 6,
         "aws:apigatewayv2/api:Api": 1,
         "aws:apigatewayv2/route:Route": 5,
         "aws:apigatewayv2/integration:Integration": 5,
@@ -41,13 +50,28 @@ def test_one_namespace_declares_exactly_these_resources(chat_recording):
 
 
 def test_every_child_is_named_after_and_parented_to_the_component(chat_recording):
+    """Every resource is the socket's child or the child of one of its Function parts."""
     component = chat_recording.of_type(TYPE_TOKEN)[0]
+    parts = {r.urn for r in chat_recording.of_type(function.TYPE_TOKEN)}
     children = [r for r in chat_recording.resources if r is not component]
     assert children
     for child in children:
         assert child.name.startswith("chat-"), child.name
-        assert child.parent == component.urn, child.name
-        assert f"{TYPE_TOKEN}$" in child.urn
+        if child.type in FUNCTION_PARTS and child.name != "chat-access-logs":
+            assert child.parent in parts, child.name
+            assert f"{function.TYPE_TOKEN}$" in child.urn  # the mock keeps the last parent type
+        else:
+            assert child.parent == component.urn, child.name
+            assert f"{TYPE_TOKEN}$" in child.urn
+
+
+def test_each_function_part_holds_its_function_role_policy_and_logs(chat_recording):
+    """A Function component owns exactly one function, role, inline policy and log group."""
+    rec = chat_recording
+    for role in [*ROUTES.values(), "authorizer"]:
+        part = rec.named(f"chat-{role}-function")
+        owned = sorted(r.name for r in rec.resources if r.parent == part.urn)
+        assert owned == sorted(f"chat-{role}-{kind}" for kind in ("fn", "logs", "policy", "role"))
 
 
 def test_api_is_websocket_with_action_selection(chat_recording):
@@ -223,10 +247,11 @@ def test_table_switches():
     assert table.inputs["deletionProtectionEnabled"] is True
 
 
-def test_ttl_covers_the_two_hour_connection_cap():
-    from realtime_socket.handlers.settings import DEFAULT_TTL_SECONDS
-
-    assert CONNECTION_TTL_SECONDS == DEFAULT_TTL_SECONDS > 2 * 3600
+def test_ttl_covers_the_two_hour_connection_cap(chat_recording):
+    """Route functions are told the contract's row TTL, which outlives API Gateway's 2 hours."""
+    assert contract.CONNECTION_TTL_SECONDS > contract.MAX_CONNECTION_SECONDS
+    env = chat_recording.named("chat-connect-fn").inputs["environment"]["variables"]
+    assert env["CONNECTION_TTL_SECONDS"] == str(contract.CONNECTION_TTL_SECONDS)
 
 
 def test_functions_runtime_architecture_env_and_logs(chat_recording):
@@ -240,6 +265,7 @@ def test_functions_runtime_architecture_env_and_logs(chat_recording):
         assert fn.inputs["role"] == rec.named(f"chat-{role}-role").outputs["arn"]
         logs = rec.named(f"chat-{role}-logs")
         assert fn.inputs["loggingConfig"]["logGroup"] == logs.outputs["name"]
+        assert fn.inputs["loggingConfig"]["logFormat"] == "JSON"  # records carry the request id
         assert logs.inputs["retentionInDays"] == 30
         if role != "authorizer":
             env = fn.inputs["environment"]["variables"]
@@ -353,7 +379,7 @@ def test_two_instances_in_one_program_never_collide():
 
     rec = evaluate(program, project="realtime-socket", stack="test")
     names = [r.name for r in rec.resources]
-    assert len(names) == len(set(names)) == 3 * 50
+    assert len(names) == len(set(names)) == 3 * 56
     physical = [
         r.inputs["name"] for r in rec.resources if "name" in r.inputs and r.custom
         and r.type != "aws:apigatewayv2/stage:Stage"
@@ -372,11 +398,11 @@ def test_limits_reach_the_functions():
         },
     )
     env = rec.named("chat-connect-fn").inputs["environment"]["variables"]
-    assert env["RATE_LIMIT_PER_SECOND"] == "2.5"
-    assert env["RATE_LIMIT_BURST"] == "5"
+    assert env["MESSAGES_PER_SECOND"] == "2.5"
+    assert env["MESSAGE_BURST"] == "5"
     assert env["MAX_CONNECTIONS_PER_USER"] == "3"
     assert env["ALLOWED_ORIGINS"] == "https://app.example.com,http://localhost:3000"
     default = evaluate_socket("chat").named("chat-sendmessage-fn")
     env = default.inputs["environment"]["variables"]
-    assert (env["RATE_LIMIT_PER_SECOND"], env["RATE_LIMIT_BURST"]) == ("10", "20")
+    assert (env["MESSAGES_PER_SECOND"], env["MESSAGE_BURST"]) == ("10", "20")
     assert env["MAX_CONNECTIONS_PER_USER"] == "0"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pulumi
 import pytest
 
+from realtime_socket import contract
 from realtime_socket.component.args import resolve
 from tests.support.helpers import evaluate_socket, jwt_args
 
@@ -29,8 +30,13 @@ def test_defaults_are_valid():
         "sendmessage",
         "ping",
     ]
-    assert resolved.jwt.carriers == ("query",)
-    assert resolved.jwt.algorithms == ("HS256",)
+    assert resolved.jwt.carriers == contract.DEFAULT_CARRIERS
+    assert resolved.jwt.algorithms == contract.DEFAULT_ALGORITHMS
+    assert (resolved.throttling.burst_limit, resolved.throttling.rate_limit) == (500, 1000)
+    assert resolved.limits.messages_per_second == contract.DEFAULT_MESSAGES_PER_SECOND
+    assert resolved.limits.message_burst == contract.DEFAULT_MESSAGE_BURST
+    assert resolved.functions.fanout_concurrency == contract.DEFAULT_FANOUT_CONCURRENCY
+    assert resolved.table.point_in_time_recovery is True
 
 
 def test_every_problem_is_reported_at_once():
@@ -108,7 +114,7 @@ def test_missing_jwt_is_refused():
         ({"bad key!": {"handler": "a.b"}}, "routes.bad key!"),
         ({"x": {"handler": "nodot"}}, "routes.x.handler"),
         ({"x": {"handler": "a.b", "permissions": ["admin"]}}, "routes.x.permissions"),
-        ({"x": {"handler": "a.b", "environment": {"1BAD": "v"}}}, "routes.x.environment"),
+        ({"x": {"handler": "a.b", "environment": {"1BAD": "v"}}}, "routes.x.environment.1BAD"),
         ({"x": {"handler": "a.b", "reply": "yes"}}, "routes.x.reply"),
         ({"a.b": {"handler": "a.b"}, "a-b": {"handler": "a.b"}}, "routes.a-b"),
         ({"x": "realtime_socket.handlers.ping.handler"}, "routes.x"),
@@ -167,7 +173,8 @@ def test_domain_settings(args, path):
         ({"table": {"point_in_time_recovery": "yes"}}, "table.point_in_time_recovery"),
         ({"data_trace": "no"}, "data_trace"),
         ({"route_selection_expression": "action"}, "route_selection_expression"),
-        ({"tags": {"a": 1}}, "tags"),
+        ({"tags": {"a": 1}}, "tags.a"),
+        ({"tags": ["a"]}, "tags"),
         ({"unknown_arg": 1}, "unknown_arg"),
         ({"throttling": {"burst_limit": True}}, "throttling.burst_limit"),
         ({"limits": {"messages_per_second": -1}}, "limits.messages_per_second"),
@@ -187,11 +194,59 @@ def test_namespace_names(name):
     assert "name" in problems(name)
 
 
-def test_handler_constants_match_the_components_copy():
-    from realtime_socket.component import args
-    from realtime_socket.handlers import tokens
+@pytest.mark.parametrize(
+    "section", ["table", "functions", "throttling", "limits", "domain", "mapping", "jwt"]
+)
+@pytest.mark.parametrize("value", ["yes", 3, ["a"]])
+def test_a_section_that_is_not_an_object_is_a_problem(section, value):
+    """A non-mapping section is reported by path, never an AttributeError."""
+    args = {"jwt": jwt_args(), section: value}
+    with pytest.raises(pulumi.InputPropertiesError) as caught:
+        resolve("chat", args)
+    assert section in {e["property_path"] for e in caught.value.errors or []}
 
-    assert args.HMAC_ALGORITHMS == tokens.HMAC_ALGORITHMS
-    assert args.ASYMMETRIC_ALGORITHMS == tokens.ASYMMETRIC_ALGORITHMS
-    assert args.CARRIERS == tokens.CARRIERS
-    assert args.MAX_LEEWAY_SECONDS == tokens.MAX_LEEWAY_SECONDS
+
+def test_outputs_and_secrets_pass_through_untouched():
+    """Values known only at deploy time are never checked, copied or unwrapped."""
+    secret = pulumi.Output.secret("short")  # a plain "short" would be refused
+    certificate = pulumi.Output.from_input("not-an-arn")
+    domain_name = pulumi.Output.from_input("Not A Host")
+    resolved = resolve("chat", {"jwt": jwt_args(secret=secret), "domain": {
+        "name": "ws.example.com", "certificate_arn": certificate}})  # fmt: skip
+    assert resolved.jwt.secret is secret
+    assert resolved.domain is not None and resolved.domain["certificate_arn"] is certificate
+    shared = resolve("chat", {"jwt": jwt_args(), "mapping": {
+        "domain_name": domain_name, "mapping_key": "chat"}})  # fmt: skip
+    assert shared.mapping is not None and shared.mapping["domain_name"] is domain_name
+
+
+def test_an_output_where_a_plain_value_is_needed_is_a_problem():
+    """Fields that shape resource names or counts must be known before deployment."""
+    assert "stage_name" in problems(stage_name=pulumi.Output.from_input("live"))
+
+
+def test_resolved_args_mirror_the_nested_structure():
+    """Stage throttling and per-connection limits live under their own sections."""
+    resolved = resolve("chat", {
+        "jwt": jwt_args(),
+        "throttling": {"burst_limit": 7, "rate_limit": 3},
+        "limits": {"messages_per_second": 2.5, "message_burst": 4},
+        "functions": {"memory_mb": 512},
+        "table": {"deletion_protection": True},
+    })  # fmt: skip
+    assert (resolved.throttling.burst_limit, resolved.throttling.rate_limit) == (7, 3.0)
+    assert (resolved.limits.messages_per_second, resolved.limits.message_burst) == (2.5, 4)
+    assert resolved.functions.memory_mb == 512
+    assert resolved.table.deletion_protection is True
+
+
+def test_route_name_fragments():
+    """Extra routes get a resource-name fragment from their key."""
+    resolved = resolve("chat", {"jwt": jwt_args(), "routes": {
+        "orders.get": {"handler": "a.b", "permissions": ["read", "read"]}}})  # fmt: skip
+    route = resolved.routes[-1]
+    assert (route.key, route.name_fragment, route.permissions) == (
+        "orders.get",
+        "orders-get",
+        ("read",),
+    )

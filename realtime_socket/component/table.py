@@ -1,0 +1,52 @@
+"""The connections table: one row per live connection, found by room through an index."""
+
+from __future__ import annotations
+
+import pulumi_aws as aws
+
+from realtime_socket.component.args import ResolvedArgs
+from realtime_socket.component.scope import Scope
+from realtime_socket.contract import Table
+
+__all__ = ["connections_table"]
+
+
+def _index(name: str, key: str) -> aws.dynamodb.TableGlobalSecondaryIndexArgs:
+    """A GSI keyed by ``key`` that projects only ``ttl``: reads stay a few bytes per row."""
+    return aws.dynamodb.TableGlobalSecondaryIndexArgs(
+        name=name,
+        key_schemas=[
+            aws.dynamodb.TableGlobalSecondaryIndexKeySchemaArgs(
+                attribute_name=key, key_type="HASH"
+            ),
+            aws.dynamodb.TableGlobalSecondaryIndexKeySchemaArgs(
+                attribute_name=Table.CONNECTION_ID, key_type="RANGE"
+            ),
+        ],
+        projection_type="INCLUDE",
+        non_key_attributes=[Table.TTL],
+    )
+
+
+def connections_table(scope: Scope, cfg: ResolvedArgs) -> aws.dynamodb.Table:
+    """On-demand, encrypted, with TTL; the user index exists only when users are capped."""
+    capped = bool(cfg.limits.max_connections_per_user)
+    keys = [Table.CONNECTION_ID, Table.ROOM_ID, *([Table.USER_ID] if capped else [])]
+    return aws.dynamodb.Table(
+        f"{scope.name}-connections-table",
+        billing_mode="PAY_PER_REQUEST",
+        hash_key=Table.CONNECTION_ID,
+        attributes=[aws.dynamodb.TableAttributeArgs(name=key, type="S") for key in keys],
+        global_secondary_indexes=[
+            _index(Table.ROOM_INDEX, Table.ROOM_ID),
+            *([_index(Table.USER_INDEX, Table.USER_ID)] if capped else []),
+        ],
+        ttl=aws.dynamodb.TableTtlArgs(attribute_name=Table.TTL, enabled=True),
+        server_side_encryption=aws.dynamodb.TableServerSideEncryptionArgs(enabled=True),
+        point_in_time_recovery=aws.dynamodb.TablePointInTimeRecoveryArgs(
+            enabled=cfg.table.point_in_time_recovery
+        ),
+        deletion_protection_enabled=cfg.table.deletion_protection,
+        tags=scope.tags,
+        opts=scope.opts(),
+    )
