@@ -2,7 +2,7 @@
 
 Each module owns one rule of the managed service and is plain functions or small classes
 that never touch a socket, a process or the wall clock (times are passed in). The asyncio
-layer (``local/server.py`` for the WebSocket endpoint, ``local/management.py`` for the
+layer (``local/websocket_endpoint.py`` for the WebSocket side, ``local/management.py`` for the
 ``@connections`` API) only performs the actions they return, as python-websockets splits
 ``protocol.py`` from ``asyncio/``.
 

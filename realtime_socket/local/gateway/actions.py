@@ -1,7 +1,7 @@
 """What the gateway core asks the I/O layer to do, and what it needs back.
 
-The core returns these; ``server.py`` and ``management.py`` perform them. None of them
-holds a socket.
+The core returns these; ``websocket_endpoint.py`` and ``management.py`` perform them. None
+of them holds a socket.
 """
 
 from __future__ import annotations
