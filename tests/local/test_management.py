@@ -8,30 +8,11 @@ import json
 from realtime_socket.contract import CONNECTIONS_API_ERRORS
 from realtime_socket.local.gateway.actions import Close
 from realtime_socket.local.gateway.chaos import PostChaos
-from realtime_socket.local.gateway.connection import Connection
 from realtime_socket.local.management import RuntimeConnections, _reply
 from tests.local.gateway.factories import connection
+from tests.support.fakes import FakePeer
 
 CID = "abcdefghijk="
-
-
-class FakePeer:
-    """A client as the backend sees it: what it was sent, how it was closed."""
-
-    def __init__(self, conn: Connection, buffered: int = 0) -> None:
-        self.connection = conn
-        self.buffered = buffered
-        self.sent: list[str | bytes] = []
-        self.closed: Close | None = None
-
-    def buffered_bytes(self) -> int:
-        return self.buffered
-
-    async def send(self, payload: str | bytes) -> None:
-        self.sent.append(payload)
-
-    async def close(self, close: Close) -> None:
-        self.closed = close
 
 
 def _run(coroutine):

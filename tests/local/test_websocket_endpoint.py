@@ -17,7 +17,7 @@ from realtime_socket.local.lambdas import Invocation
 from realtime_socket.local.model import LocalModel
 from realtime_socket.local.websocket_endpoint import WebSocketEndpoint
 from tests.local.gateway.factories import EXECUTION_ARN, api, connection
-from tests.local.test_management import FakePeer
+from tests.support.fakes import FakePeer
 
 
 class FakeInvoker:
