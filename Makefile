@@ -28,18 +28,18 @@ lint: $(STAMP)
 
 # Benchmarks print ratios measured side by side in one run; see README "Performance".
 bench: $(STAMP)
-	$(PY) bench/fanout.py
-	$(PY) bench/coldstart.py
-	$(PY) bench/program.py
-	$(PY) bench/runtime.py
-	$(PY) bench/churn.py
-	$(PY) bench/authorizer.py
+	$(PY) -m bench.fanout
+	$(PY) -m bench.coldstart
+	$(PY) -m bench.program
+	$(PY) -m bench.runtime
+	$(PY) -m bench.churn
+	$(PY) -m bench.authorizer
 
 # CI: every benchmark at a tiny size, only to prove it still runs.
 bench-smoke: $(STAMP)
-	$(PY) bench/fanout.py --quick
-	$(PY) bench/coldstart.py --quick
-	$(PY) bench/program.py --quick
-	$(PY) bench/runtime.py --quick
-	$(PY) bench/churn.py --quick
-	$(PY) bench/authorizer.py --quick
+	$(PY) -m bench.fanout --quick
+	$(PY) -m bench.coldstart --quick
+	$(PY) -m bench.program --quick
+	$(PY) -m bench.runtime --quick
+	$(PY) -m bench.churn --quick
+	$(PY) -m bench.authorizer --quick

@@ -1,11 +1,11 @@
 """Authorizer benchmark: refusing each hostile token costs no more than accepting a valid one.
 
 Times ``handlers.authorizer.handle`` (HS256, secret cached as in a warm container) for a
-valid token and for every token of the attack matrix (tests/attacks.py), round-robin, median
-of N calls each, and prints each against the valid token's time.
+valid token and for every token of the attack matrix (bench/scenarios/attacks.py),
+round-robin, median of N calls each, and prints each against the valid token's time.
 
-    .venv/bin/python bench/authorizer.py
-    .venv/bin/python bench/authorizer.py --quick
+    .venv/bin/python -m bench.authorizer
+    .venv/bin/python -m bench.authorizer --quick
 """
 
 from __future__ import annotations
@@ -13,20 +13,39 @@ from __future__ import annotations
 import argparse
 import contextlib
 import io
-import json
 import statistics
 import sys
 import time
-from pathlib import Path
+from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from bench.scenarios.attacks import attack_tokens
+from bench.scenarios.tokens import AUDIENCE, ISSUER, SECRET, mint
+from bench.support import results_path, write_results
+from realtime_socket import contract
+from realtime_socket.handlers import authorizer, tokens
 
-from realtime_socket.handlers import authorizer, tokens  # noqa: E402
-from tests.support.attacks import attack_tokens  # noqa: E402
-from tests.support.helpers import AUDIENCE, ISSUER, SECRET, load_event, mint  # noqa: E402
+ENV = {
+    contract.Env.JWT_CARRIERS: "query",
+    contract.Env.JWT_QUERY_PARAMETER: contract.DEFAULT_QUERY_PARAMETER,
+}
 
-ENV = {"JWT_CARRIERS": "query", "JWT_QUERY_PARAMETER": "token"}
+
+def connect_event(token: str) -> dict[str, Any]:
+    """The REQUEST authorizer event API Gateway sends on ``$connect``."""
+    return {
+        "type": "REQUEST",
+        "methodArn": "arn:aws:execute-api:us-east-1:123456789012:abc123/live/$connect",
+        "headers": {"Host": "abc123.execute-api.us-east-1.amazonaws.com"},
+        "queryStringParameters": {"room_id": "lobby", contract.DEFAULT_QUERY_PARAMETER: token},
+        "requestContext": {
+            "routeKey": "$connect",
+            "eventType": "CONNECT",
+            "stage": "live",
+            "connectionId": "conn-A=",
+            "apiId": "abc123",
+            "identity": {"sourceIp": "127.0.0.1"},
+        },
+    }
 
 
 def call(verifier: tokens.Verifier, event: dict[str, object]) -> tuple[float, str]:
@@ -44,16 +63,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=500)
     parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--json", default=str(ROOT / "bench" / "results" / "authorizer.json"))
+    parser.add_argument("--json", default=results_path("authorizer"))
     args = parser.parse_args()
     runs = 20 if args.quick else args.runs
     config = tokens.VerifierConfig(algorithms=("HS256",), issuer=ISSUER, audience=(AUDIENCE,))
     verifier = tokens.Verifier(config, secret_loader=lambda: SECRET)
     cases = {"valid token": mint(), **dict(sorted(attack_tokens("http://127.0.0.1:1/").items()))}
-    events = {}
-    for name, token in cases.items():
-        events[name] = load_event("authorizer")
-        events[name]["queryStringParameters"] = {"room_id": "lobby", "token": token}
+    events = {name: connect_event(token) for name, token in cases.items()}
     samples: dict[str, list[float]] = {name: [] for name in cases}
     answers: dict[str, str] = {}
     for _ in range(runs):  # round-robin, so drift in machine speed hits every case alike
@@ -73,9 +89,7 @@ def main() -> None:
         print(f"{r['case']:<34} {r['median_us']:>10.1f} {r['ratio']:>8.2f}  {r['answer']}")
     slowest = max(rows[1:], key=lambda r: r["ratio"])
     print(f"\nslowest refusal: {slowest['case']} at {slowest['ratio']:.2f}x a valid token")
-    Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.json).write_text(json.dumps({"runs": runs, "rows": rows}, indent=2))
-    print(f"wrote {args.json}")
+    write_results(args.json, {"runs": runs, "rows": rows})
     if any(r["answer"] != "Unauthorized" for r in rows[1:]):
         sys.exit("FAIL: an attack token was not refused")
 

@@ -6,26 +6,19 @@ one @connections post in 50 answered 429), connects the clients to the dev stack
 of the receivers without a close frame halfway through. Reports what every remaining
 client received (missing, duplicated, out of order: all must be 0) and the rows left.
 
-    .venv/bin/python bench/churn.py
-    .venv/bin/python bench/churn.py --quick
+    .venv/bin/python -m bench.churn
+    .venv/bin/python -m bench.churn --quick
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import sys
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
-
-from runtime import start_dev, stop  # noqa: E402
-
-from tests.support.churn import run_churn  # noqa: E402
+from bench.scenarios.churn import run_churn
+from bench.support import results_path, start_dev, stop, write_results
 
 
 def main() -> None:
@@ -34,7 +27,7 @@ def main() -> None:
     parser.add_argument("--rooms", type=int, default=10)
     parser.add_argument("--messages", type=int, default=20)
     parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--json", default=str(ROOT / "bench" / "results" / "churn.json"))
+    parser.add_argument("--json", default=results_path("churn"))
     args = parser.parse_args()
     if args.quick:
         args.clients, args.rooms, args.messages = 40, 4, 6
@@ -62,9 +55,7 @@ def main() -> None:
     for key in ("stayed", "missing", "duplicates", "out_of_order"):
         print(f"  {key:<14} {report[key]:>6}")
     print(f"  {'sender errors':<14} {len(report['sender_errors']):>6}")
-    Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.json).write_text(json.dumps(report, indent=2))
-    print(f"\nwrote {args.json}")
+    write_results(args.json, report)
     if report["missing"] or report["duplicates"] or report["out_of_order"]:
         sys.exit("FAIL: messages were lost, duplicated or reordered")
 

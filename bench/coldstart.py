@@ -5,15 +5,14 @@ artifact and the Lambda runtime's own packages on the path, as on Lambda), media
 beside a bare ``import boto3`` measured the same way. The HS256 authorizer must not load
 cryptography; the JWKS authorizer shows what loading it costs.
 
-    .venv/bin/python bench/coldstart.py            # 15 runs each
-    .venv/bin/python bench/coldstart.py --quick    # 3 runs, as CI runs it
+    .venv/bin/python -m bench.coldstart            # 15 runs each
+    .venv/bin/python -m bench.coldstart --quick    # 3 runs, as CI runs it
 """
 
 from __future__ import annotations
 
 import argparse
 import io
-import json
 import os
 import statistics
 import subprocess
@@ -22,12 +21,10 @@ import tempfile
 import zipfile
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from bench.support import lambda_runtime_dir, results_path, write_results
+from realtime_socket.component import packaging
 
-from realtime_socket.component import packaging  # noqa: E402
-from realtime_socket.local.lambdapath import runtime_dir  # noqa: E402
-
+HANDLERS = "realtime_socket.handlers"
 PROBE = (
     "import sys, time; t = time.perf_counter(); import {module}; "
     "print(time.perf_counter() - t, 'cryptography' in sys.modules)"
@@ -35,23 +32,24 @@ PROBE = (
 
 
 def artifact(deps: Path | None) -> Path:
-    """The function's artifact laid out as Lambda unpacks it: handlers/ plus dependencies."""
-    folder = Path(tempfile.gettempdir()) / f"coldstart-{deps.name if deps else 'plain'}"
-    if not folder.exists():
-        folder.mkdir(parents=True)
-        (folder / "handlers").symlink_to(packaging.handlers_dir())
-        if deps is not None:
-            for entry in deps.iterdir():
-                if not entry.name.startswith("."):
-                    (folder / entry.name).symlink_to(entry)
+    """The function's artifact laid out as Lambda unpacks it: the package's Lambda slice
+    (``realtime_socket/handlers/`` and what they import) plus dependencies."""
+    folder = Path(tempfile.mkdtemp(prefix=f"coldstart-{deps.name if deps else 'plain'}-"))
+    for rel, file in packaging.handler_files().items():
+        (folder / rel).parent.mkdir(parents=True, exist_ok=True)
+        (folder / rel).symlink_to(file)
+    if deps is not None:
+        for entry in deps.iterdir():
+            if not entry.name.startswith("."):
+                (folder / entry.name).symlink_to(entry)
     return folder
 
 
 def zipped_size(deps: Path | None) -> int:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for rel, path in packaging.python_files(packaging.handlers_dir()).items():
-            archive.write(path, f"handlers/{rel}")
+        for rel, path in packaging.handler_files().items():
+            archive.write(path, rel)
         if deps is not None:
             for rel, path in packaging.python_files(deps).items():
                 if not rel.startswith("."):
@@ -77,11 +75,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=15)
     parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--json", default=str(ROOT / "bench" / "results" / "coldstart.json"))
+    parser.add_argument("--json", default=results_path("coldstart"))
     args = parser.parse_args()
     runs = 3 if args.quick else max(11, args.runs)
     local = f"python{sys.version_info.major}.{sys.version_info.minor}"
-    runtime = runtime_dir()
+    runtime = lambda_runtime_dir()
     hmac = packaging.dependency_dir(packaging.HMAC_REQUIREMENTS, "x86_64", local)
     jwks = packaging.dependency_dir(packaging.JWKS_REQUIREMENTS, "x86_64", local)
     hmac_arm = packaging.dependency_dir(packaging.HMAC_REQUIREMENTS, "arm64", "python3.12")
@@ -89,10 +87,12 @@ def main() -> None:
     plain = artifact(None)
     cases = [
         ("import boto3 (reference)", "boto3", [runtime], None),
-        *[(f"handlers.{m}", f"handlers.{m}", [plain, runtime], None)
+        *[(f"handlers.{m}", f"{HANDLERS}.{m}", [plain, runtime], None)
           for m in ("connect", "disconnect", "sendmessage", "ping", "default")],
-        ("handlers.authorizer (HS256)", "handlers.authorizer", [artifact(hmac), runtime], hmac_arm),
-        ("handlers.authorizer (JWKS)", "handlers.authorizer", [artifact(jwks), runtime], jwks_arm),
+        ("handlers.authorizer (HS256)", f"{HANDLERS}.authorizer", [artifact(hmac), runtime],
+         hmac_arm),
+        ("handlers.authorizer (JWKS)", f"{HANDLERS}.authorizer", [artifact(jwks), runtime],
+         jwks_arm),
     ]  # fmt: skip
     results = []
     base = None
@@ -111,9 +111,7 @@ def main() -> None:
     hs = next(r for r in results if "HS256" in r["case"])
     if hs["imports_cryptography"]:
         sys.exit("FAIL: the HS256 authorizer imports cryptography")
-    Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.json).write_text(json.dumps({"runs": runs, "results": results}, indent=2))
-    print(f"\nwrote {args.json}")
+    write_results(args.json, {"runs": runs, "results": results})
 
 
 if __name__ == "__main__":

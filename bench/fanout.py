@@ -8,12 +8,12 @@ schema, in moto) is split into rooms of that size and one room is broadcast to:
 - baseline (aws-samples/simple-websockets-chat-app): Scan the table, then post one after
   another with boto3's ``post_to_connection``.
 
-Posts go to bench/endpoint.py in its own process, which adds a fixed latency per call
-(25 ms by default, a realistic in-Region round trip). Read units are computed with
+Posts go to bench/endpoint.py (aiohttp) in its own process, which adds a fixed latency per
+call (25 ms by default, a realistic in-Region round trip). Read units are computed with
 DynamoDB's billing rules (realtime_socket/capacity.py); moto does not report them.
 
-    .venv/bin/python bench/fanout.py              # full size: 10,000 connections
-    .venv/bin/python bench/fanout.py --quick      # seconds, as CI runs it
+    .venv/bin/python -m bench.fanout              # full size: 10,000 connections
+    .venv/bin/python -m bench.fanout --quick      # seconds, as CI runs it
 """
 
 from __future__ import annotations
@@ -24,29 +24,28 @@ import os
 import subprocess
 import sys
 import time
-from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-os.environ.update(
-    AWS_ACCESS_KEY_ID="bench",
-    AWS_SECRET_ACCESS_KEY="bench",  # noqa: S106 - moto and a loopback endpoint only
-    AWS_DEFAULT_REGION="us-east-1",
-)
+import boto3
+import pulumi
+from botocore.config import Config
+from botocore.credentials import Credentials
+from moto import mock_aws
 
-import boto3  # noqa: E402
-import pulumi  # noqa: E402
-from botocore.config import Config  # noqa: E402
-from botocore.credentials import Credentials  # noqa: E402
-from moto import mock_aws  # noqa: E402
+from bench.support import ROOT, results_path, write_results
+from realtime_socket import RealtimeSocket
+from realtime_socket.handlers import connections
+from realtime_socket.handlers.fanout import ConnectionsApi
+from realtime_socket.local.tables import create_table
+from realtime_socket.tools.capacity import item_size, read_units
+from realtime_socket.tools.recording import evaluate
 
-from realtime_socket import RealtimeSocket  # noqa: E402
-from realtime_socket.handlers import connections  # noqa: E402
-from realtime_socket.handlers.fanout import ConnectionsApi  # noqa: E402
-from realtime_socket.local.tables import create_table  # noqa: E402
-from realtime_socket.tools.capacity import item_size, read_units  # noqa: E402
-from realtime_socket.tools.recording import evaluate  # noqa: E402
+#: moto and a loopback endpoint only: boto3 reads these when a client is made.
+BENCH_ENVIRONMENT = {
+    "AWS_ACCESS_KEY_ID": "bench",
+    "AWS_SECRET_ACCESS_KEY": "bench",
+    "AWS_DEFAULT_REGION": "us-east-1",
+}
 
 FRAME = json.dumps(
     {
@@ -62,7 +61,8 @@ FRAME = json.dumps(
 
 def start_endpoint(latency_ms: float) -> tuple[subprocess.Popen[str], str]:
     process = subprocess.Popen(
-        [sys.executable, str(ROOT / "bench" / "endpoint.py"), "--latency-ms", str(latency_ms)],
+        [sys.executable, "-m", "bench.endpoint", "--latency-ms", str(latency_ms)],
+        cwd=ROOT,
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
@@ -167,8 +167,9 @@ def main() -> None:
     parser.add_argument("--latency-ms", type=float, default=25.0)
     parser.add_argument("--concurrency", type=int, default=64)
     parser.add_argument("--quick", action="store_true", help="tiny sizes, for CI")
-    parser.add_argument("--json", default=str(ROOT / "bench" / "results" / "fanout.json"))
+    parser.add_argument("--json", default=results_path("fanout"))
     args = parser.parse_args()
+    os.environ.update(BENCH_ENVIRONMENT)
     if args.quick:
         args.connections, args.rooms, args.latency_ms = 200, "20,200", 5.0
     sizes = [int(s) for s in args.rooms.split(",")]
@@ -241,19 +242,15 @@ def main() -> None:
         "\nread: DynamoDB time in moto, which evaluates a Query over the whole index (DynamoDB "
         "reads only the room's items);\npost: @connections time; posts/s counts posting time."
     )
-    Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.json).write_text(
-        json.dumps(
-            {
-                "per_post_cpu": overhead,
-                "latency_ms": args.latency_ms,
-                "concurrency": args.concurrency,
-                "rows": rows_out,
-            },
-            indent=2,
-        )
+    write_results(
+        args.json,
+        {
+            "per_post_cpu": overhead,
+            "latency_ms": args.latency_ms,
+            "concurrency": args.concurrency,
+            "rows": rows_out,
+        },
     )
-    print(f"\nwrote {args.json}")
 
 
 if __name__ == "__main__":

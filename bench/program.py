@@ -3,26 +3,22 @@
 Runs the real __main__.py with the dev stack's config and 1, 10 and 50 namespaces, best of
 N runs each; the time per namespace should stay flat (linear growth).
 
-    .venv/bin/python bench/program.py
-    .venv/bin/python bench/program.py --quick
+    .venv/bin/python -m bench.program
+    .venv/bin/python -m bench.program --quick
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import shutil
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import yaml
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from realtime_socket.tools import recording, stack_files  # noqa: E402
+from bench.support import ROOT, results_path, write_results
+from realtime_socket.tools import recording, stack_files
 
 
 def project_with(namespaces: int) -> Path:
@@ -48,7 +44,7 @@ def main() -> None:
     parser.add_argument("--sizes", default="1,10,50")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--json", default=str(ROOT / "bench" / "results" / "program.json"))
+    parser.add_argument("--json", default=results_path("program"))
     args = parser.parse_args()
     sizes = [1, 3] if args.quick else [int(s) for s in args.sizes.split(",")]
     runs = 1 if args.quick else args.runs
@@ -66,9 +62,7 @@ def main() -> None:
               f"{r['ms_per_namespace']:>13.0f}")  # fmt: skip
     growth = (rows[-1]["seconds"] / rows[0]["seconds"]) / (sizes[-1] / sizes[0])
     print(f"\ntime ratio / namespace ratio, {sizes[0]} -> {sizes[-1]}: {growth:.2f} (1.0 = linear)")
-    Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.json).write_text(json.dumps({"rows": rows, "growth": growth}, indent=2))
-    print(f"wrote {args.json}")
+    write_results(args.json, {"rows": rows, "growth": growth})
 
 
 if __name__ == "__main__":

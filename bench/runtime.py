@@ -7,8 +7,8 @@ The same load then runs against a plain ``websockets`` broadcast server
 (bench/plain_server.py) on the same machine: the upper limit of what Python WebSockets do
 here without API Gateway's semantics.
 
-    .venv/bin/python bench/runtime.py                  # 1,000 clients, rooms of 10, 10 s
-    .venv/bin/python bench/runtime.py --quick          # 40 clients, 2 s, as CI runs it
+    .venv/bin/python -m bench.runtime                  # 1,000 clients, rooms of 10, 10 s
+    .venv/bin/python -m bench.runtime --quick          # 40 clients, 2 s, as CI runs it
 """
 
 from __future__ import annotations
@@ -16,67 +16,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import re
-import signal
 import statistics
-import subprocess
 import sys
-import threading
 import time
-from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 from websockets.asyncio.client import ClientConnection, connect
 
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def start(command: list[str], ready: str) -> tuple[subprocess.Popen[str], str]:
-    process = subprocess.Popen(
-        command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-        start_new_session=True,
-    )  # fmt: skip
-    assert process.stdout is not None
-    output = ""
-    while ready not in output:
-        line = process.stdout.readline()
-        if not line:
-            raise RuntimeError(f"{command} exited:\n{output}")
-        output += line
-    # keep draining the log so the server never blocks on a full pipe
-    threading.Thread(target=process.stdout.read, daemon=True).start()
-    return process, output
-
-
-def stop(process: subprocess.Popen[str]) -> None:
-    os.killpg(process.pid, signal.SIGINT)
-    try:
-        process.wait(30)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-
-
-def start_dev(*flags: str) -> tuple[subprocess.Popen[str], Callable[[str], str]]:
-    """``realtime-socket dev`` on the dev stack, and a URL maker for its ``telemetry`` rooms
-    carrying a development token."""
-    python = sys.executable
-    process, output = start(
-        [python, "-m", "realtime_socket", "dev", "--port", "0", *flags], "Ctrl-C to stop."
-    )
-    try:
-        found = re.search(r"telemetry\s+(ws://127\.0\.0\.1:\d+/telemetry)", output)
-        assert found is not None, output
-        token = subprocess.run(
-            [python, "-m", "realtime_socket", "token", "--namespace", "telemetry", "--sub", "b"],
-            cwd=ROOT, capture_output=True, text=True, check=True,
-        ).stdout.strip()  # fmt: skip
-    except BaseException:
-        stop(process)
-        raise
-    base = found.group(1)
-    return process, lambda room: f"{base}?room_id={room}&token={token}"
+from bench.support import results_path, start, start_dev, stop, write_results
 
 
 def message(room: int) -> str:
@@ -149,7 +97,7 @@ def main() -> None:
     parser.add_argument("--room-size", type=int, default=10)
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--json", default=str(ROOT / "bench" / "results" / "runtime.json"))
+    parser.add_argument("--json", default=results_path("runtime"))
     args = parser.parse_args()
     if args.quick:
         args.clients, args.seconds = 40, 2.0
@@ -161,7 +109,7 @@ def main() -> None:
     finally:
         stop(runtime)
 
-    plain, output = start([python, str(ROOT / "bench" / "plain_server.py")], "listening")
+    plain, output = start([python, "-m", "bench.plain_server"], "listening")
     try:
         port = re.search(r"listening (\d+)", output).group(1)  # type: ignore[union-attr]
         upper = asyncio.run(run_load(lambda room: f"ws://127.0.0.1:{port}/?room_id={room}",
@@ -181,11 +129,7 @@ def main() -> None:
         )
     ratio = ours["deliveries_per_s"] / upper["deliveries_per_s"]
     print(f"\nlocal runtime reaches {ratio:.1%} of the plain server's delivery rate")
-    Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.json).write_text(
-        json.dumps({"runtime": ours, "plain": upper, "ratio": ratio}, indent=2)
-    )
-    print(f"wrote {args.json}")
+    write_results(args.json, {"runtime": ours, "plain": upper, "ratio": ratio})
 
 
 if __name__ == "__main__":

@@ -1,7 +1,8 @@
 """The AWS APIs the handlers call (DynamoDB, SSM...), emulated by moto's server on loopback.
 
 moto runs in its own process: its state is global per process, so this keeps each runtime's
-tables apart and keeps DynamoDB work off the runtime's event loop.
+tables apart and keeps DynamoDB work off the runtime's event loop. It dies with the process
+that started it, even one killed with SIGKILL (see ``lambdas.die_with_parent``).
 """
 
 from __future__ import annotations
@@ -12,8 +13,16 @@ import subprocess
 import sys
 import time
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+
+from realtime_socket.local.lambdas import die_with_parent
 
 __all__ = ["AwsApis"]
+
+#: The parent-death signal follows the thread that spawns the child, and callers start the
+#: server from short-lived threads (``asyncio.to_thread``): spawn from one that lives as long
+#: as the process does.
+_SPAWNER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="rs-spawner")
 
 
 def _free_port(host: str) -> int:
@@ -33,11 +42,7 @@ class AwsApis:
     def start(self, timeout: float = 30.0) -> None:
         for _ in range(3):  # the port may be taken between probing and binding
             port = _free_port(self.host)
-            self._process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
-                [sys.executable, "-m", "moto.server", "-H", self.host, "-p", str(port)],
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-            )
+            self._process = _SPAWNER.submit(self._spawn, port).result()
             self.endpoint = f"http://{self.host}:{port}"
             deadline = time.monotonic() + timeout
             while time.monotonic() < deadline and self._process.poll() is None:
@@ -47,6 +52,14 @@ class AwsApis:
                 time.sleep(0.05)
             self.stop()
         raise RuntimeError("the local AWS API emulation (moto server) did not start")
+
+    def _spawn(self, port: int) -> subprocess.Popen[bytes]:
+        return subprocess.Popen(  # noqa: S603 - our own interpreter and module
+            [sys.executable, "-m", "moto.server", "-H", self.host, "-p", str(port)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            preexec_fn=die_with_parent(),
+        )
 
     def stop(self) -> None:
         if self._process is not None:

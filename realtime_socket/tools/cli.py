@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import errno
 import signal
 import sys
@@ -13,12 +14,13 @@ from typing import TYPE_CHECKING, Any
 
 import pulumi
 
+from realtime_socket import contract
 from realtime_socket.local import devtokens
 from realtime_socket.local import model as local_model
 from realtime_socket.tools import plan, recording, stack_files
 
 if TYPE_CHECKING:
-    from realtime_socket.local.server import RuntimeOptions
+    from realtime_socket.local.server import LocalRuntime, RuntimeOptions
 
 __all__ = ["main"]
 
@@ -44,27 +46,31 @@ def _cmd_plan(args: argparse.Namespace) -> int:
     return 0
 
 
-def _wscat_command(runtime_url: str, token: str, carriers: list[str]) -> str:
+def _wscat_command(
+    runtime_url: str, token: str, carriers: Sequence[str], query_parameter: str
+) -> str:
     """A ready-to-paste wscat command using the first carrier the stack accepts."""
     room = "room_id=lobby"
     if not carriers or carriers[0] == "query":
-        return f'wscat -c "{runtime_url}?{room}&token={token}"'
+        return f'wscat -c "{runtime_url}?{room}&{query_parameter}={token}"'
     if carriers[0] == "header":
         return f'wscat -c "{runtime_url}?{room}" -H "Authorization: Bearer {token}"'
-    return f'wscat -c "{runtime_url}?{room}" -s realtime-socket -s {token}'
+    return f'wscat -c "{runtime_url}?{room}" -s {contract.SUBPROTOCOL} -s {token}'
 
 
-async def _serve(
-    model: local_model.LocalModel, options: RuntimeOptions, cfg: stack_files.StackConfig
+#: Each stops the runtime cleanly: Ctrl-C, ``kill``/service managers, a closed terminal.
+_STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
+def _say(text: str) -> None:
+    """Print, unless the terminal is gone (after SIGHUP): stopping must go on regardless."""
+    with contextlib.suppress(OSError):
+        print(text, flush=True)
+
+
+def _print_banner(
+    runtime: LocalRuntime, model: local_model.LocalModel, cfg: stack_files.StackConfig
 ) -> None:
-    from realtime_socket.local.server import LocalRuntime
-
-    runtime = LocalRuntime(model, options)
-    try:
-        await runtime.start()
-    except BaseException:
-        await runtime.stop()
-        raise
     print(f"realtime-socket dev: stack {cfg.project}/{cfg.stack}, offline, API Gateway semantics")
     for key in cfg.stand_ins:
         print(f"note: {key} is a local development stand-in (not the stack's secret)")
@@ -78,25 +84,47 @@ async def _serve(
     try:
         token = devtokens.mint(model, first, sub="alice")
         authorizer = model.apis[first].connect_authorizer
-        carriers = (
-            authorizer.function.environment.get("JWT_CARRIERS", "query").split(",")
-            if authorizer
-            else []
-        )
+        env = authorizer.function.environment if authorizer else {}
+        carriers = env.get(contract.Env.JWT_CARRIERS, ",".join(contract.DEFAULT_CARRIERS))
+        parameter = env.get(contract.Env.JWT_QUERY_PARAMETER, contract.DEFAULT_QUERY_PARAMETER)
+        command = _wscat_command(runtime.ws_url(first), token, carriers.split(","), parameter)
         print("\nTry it (token valid for 1 hour, sub=alice):")
-        print(f"  {_wscat_command(runtime.ws_url(first), token, carriers)}")
+        print(f"  {command}")
         print('  > {"action":"sendmessage","data":"hello"}')
     except devtokens.TokenError as exc:
         print(f"\n{exc}")
     print("\nCtrl-C to stop.", flush=True)
+
+
+async def _serve(
+    model: local_model.LocalModel, options: RuntimeOptions, cfg: stack_files.StackConfig
+) -> None:
+    from realtime_socket.local.server import LocalRuntime
+
+    # Listen for the stop signals first: one arriving while the runtime starts stops it too.
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
+    for sig in _STOP_SIGNALS:
         loop.add_signal_handler(sig, stop.set)
-    await stop.wait()
-    print("\nstopping: closing connections, functions and the local AWS APIs...", flush=True)
+    runtime = LocalRuntime(model, options)
+    starting = asyncio.create_task(runtime.start())
+    stopping = asyncio.create_task(stop.wait())
+    try:
+        await asyncio.wait({starting, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        if starting.done():
+            starting.result()  # a failed start raises here
+            _print_banner(runtime, model, cfg)
+            await stopping
+        else:
+            starting.cancel()
+            await asyncio.wait({starting})
+    except BaseException:
+        stopping.cancel()
+        await runtime.stop()
+        raise
+    _say("\nstopping: closing connections, functions and the local AWS APIs...")
     await runtime.stop()
-    print("stopped cleanly", flush=True)
+    _say("stopped cleanly")
 
 
 def _cmd_dev(args: argparse.Namespace) -> int:
@@ -190,8 +218,18 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument(
         "--management-port", type=int, default=None, help="@connections port (default: port+1)"
     )
-    d.add_argument("--idle-timeout", type=float, default=600.0, help="seconds (AWS: 600)")
-    d.add_argument("--max-duration", type=float, default=7200.0, help="seconds (AWS: 7200)")
+    d.add_argument(
+        "--idle-timeout",
+        type=float,
+        default=float(contract.IDLE_TIMEOUT_SECONDS),
+        help=f"seconds (AWS: {contract.IDLE_TIMEOUT_SECONDS})",
+    )
+    d.add_argument(
+        "--max-duration",
+        type=float,
+        default=float(contract.MAX_CONNECTION_SECONDS),
+        help=f"seconds (AWS: {contract.MAX_CONNECTION_SECONDS})",
+    )
     d.add_argument(
         "--lossy-disconnect",
         action="store_true",
@@ -220,9 +258,11 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--rooms", type=_bounded(int, 1, 10**9), required=True)
     c.add_argument("--messages-per-second", type=_bounded(float, 0, 10**7), required=True)
     c.add_argument(
-        "--message-bytes", type=_bounded(int, 1, 131_072), required=True,
+        "--message-bytes",
+        type=_bounded(int, 1, contract.MAX_MESSAGE_BYTES),
+        required=True,
         help="payload bytes per message (API Gateway's limit is 128 KB)",
-    )  # fmt: skip
+    )
     c.add_argument("--connected-fraction", type=_bounded(float, 0.000001, 1), default=1.0)
     c.add_argument("--architecture", choices=["arm64", "x86_64"], default="arm64")
     c.add_argument("--memory", type=_bounded(int, 128, 10240), default=256, help="MB")

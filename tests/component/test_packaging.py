@@ -79,7 +79,7 @@ def test_hmac_authorizer_ships_pyjwt_without_cryptography(chat_recording):
 
 def test_hs256_authorizer_runs_without_cryptography_on_a_lambda_like_path(tmp_path):
     """Only the artifact and the Lambda runtime's own packages on the path, as on Lambda."""
-    from realtime_socket.local.lambdapath import runtime_dir
+    from bench.support import lambda_runtime_dir as runtime_dir
 
     local = f"python{sys.version_info.major}.{sys.version_info.minor}"
     deps = packaging.dependency_dir(packaging.HMAC_REQUIREMENTS, "x86_64", local)

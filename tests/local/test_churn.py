@@ -6,7 +6,7 @@ import asyncio
 import json
 from pathlib import Path
 
-from tests.support.churn import run_churn
+from bench.scenarios.churn import run_churn
 from tests.support.helpers import mint
 from tests.support.runtime_harness import RunningRuntime
 

@@ -16,8 +16,8 @@ from websockets.exceptions import ConnectionClosed, InvalidMessage, InvalidStatu
 from websockets.frames import Frame, Opcode
 from websockets.sync.client import connect
 
+from bench.scenarios.attacks import attack_tokens
 from tests.local.test_runtime_e2e import assert_silent, recv_json, send
-from tests.support.attacks import attack_tokens
 from tests.support.helpers import mint
 
 

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 from websockets.sync.client import connect
 
+from realtime_socket.tools import cli
 from tests.support.helpers import ROOT
 
 WSCAT = shutil.which(
@@ -182,3 +183,17 @@ def test_readme_quick_start_commands_work_verbatim():
         assert "stopped cleanly" in runtime.interrupt()
     finally:
         runtime.kill()
+
+
+@pytest.mark.parametrize(
+    ("carriers", "expected"),
+    [
+        ([], 'wscat -c "ws://h/chat?room_id=lobby&jwt=T"'),
+        (["query", "header"], 'wscat -c "ws://h/chat?room_id=lobby&jwt=T"'),
+        (["header"], 'wscat -c "ws://h/chat?room_id=lobby" -H "Authorization: Bearer T"'),
+        (["protocol"], 'wscat -c "ws://h/chat?room_id=lobby" -s realtime-socket -s T'),
+    ],
+)
+def test_the_printed_wscat_command_carries_the_token_the_way_the_stack_accepts(carriers, expected):
+    """The first accepted carrier decides, and the query carrier uses the stack's parameter."""
+    assert cli._wscat_command("ws://h/chat", "T", carriers, "jwt") == expected

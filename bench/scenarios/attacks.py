@@ -1,4 +1,9 @@
-"""Hostile tokens, shared by the authorizer's unit tests and the end-to-end attack matrix."""
+"""Hostile tokens, refused by the authorizer: the end-to-end attack matrix in the tests and
+bench/authorizer.py use them.
+
+Apart from its one flaw each is minted like ``bench.scenarios.tokens.mint`` (same secret,
+issuer and audience), so a verifier configured with those refuses it for that flaw alone.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +17,7 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from tests.support.helpers import AUDIENCE, ISSUER, mint
+from bench.scenarios.tokens import AUDIENCE, ISSUER, mint
 
 _RSA = rsa.generate_private_key(public_exponent=65537, key_size=2048)
 

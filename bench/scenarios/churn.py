@@ -1,5 +1,5 @@
 """Churn without loss: clients vanish mid-stream, every remaining client gets every message
-exactly once and in order. Shared by tests/local/test_churn.py and bench/churn.py."""
+exactly once and in order. Driven by tests/local/test_churn.py and bench/churn.py."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ async def run_churn(
 ) -> dict[str, Any]:
     """Run the churn scenario; ``before_close`` may inspect state while survivors are
     still connected."""
-    rng = random.Random(seed)  # noqa: S311 - picks which test clients vanish
+    rng = random.Random(seed)
     per_room = clients // rooms
     members: dict[int, list[ClientConnection]] = {}
     for room in range(rooms):

@@ -1,0 +1,1 @@
+"""Load and attack scenarios that both the benchmarks and the tests drive."""
