@@ -2,7 +2,7 @@
 
 moto runs in its own process: its state is global per process, so this keeps each runtime's
 tables apart and keeps DynamoDB work off the runtime's event loop. It dies with the process
-that started it, even one killed with SIGKILL (see ``lambdas.die_with_parent``).
+that started it, even one killed with SIGKILL (see ``processes.die_with_parent``).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import time
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
-from realtime_socket.local.lambdas import die_with_parent
+from realtime_socket.local.processes import die_with_parent
 
 __all__ = ["AwsApis"]
 

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from realtime_socket.local import lambdas
+from realtime_socket.local import processes
 from tests.support.helpers import ROOT
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
@@ -192,7 +192,7 @@ def test_every_way_it_ends_leaves_no_process_and_no_folder(project, temp_root, s
 _HOLD_A_FOLDER = """
 import os, sys, tempfile
 tempfile.tempdir = sys.argv[1]
-from realtime_socket.local.lambdas import OwnedFolder
+from realtime_socket.local.processes import OwnedFolder
 print(OwnedFolder(sys.argv[2]).path.name, flush=True)
 if sys.argv[2] == "dead":
     os._exit(0)  # gone without cleaning up, as after SIGKILL
@@ -215,17 +215,17 @@ def test_the_sweep_removes_only_folders_whose_owner_is_gone(tmp_path, monkeypatc
     """A dead owner's folder goes; a live owner's (this process or another) and an ``rs-``
     folder without an owner lock (not ours) stay."""
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
-    here = lambdas.OwnedFolder("here")
+    here = processes.OwnedFolder("here")
     elsewhere, elsewhere_name = _folder_held_by_a_process(tmp_path, "elsewhere")
     dead, dead_name = _folder_held_by_a_process(tmp_path, "dead")
     dead.wait(10)
     (tmp_path / "rs-not-ours").mkdir()
     try:
         assert _folders(tmp_path) == {here.path.name, elsewhere_name, dead_name, "rs-not-ours"}
-        assert [path.name for path in lambdas.remove_leftover_folders()] == [dead_name]
+        assert [path.name for path in processes.remove_leftover_folders()] == [dead_name]
         assert _folders(tmp_path) == {here.path.name, elsewhere_name, "rs-not-ours"}
     finally:
         elsewhere.communicate(timeout=10)
         here.remove()
-    assert [path.name for path in lambdas.remove_leftover_folders()] == [elsewhere_name]
+    assert [path.name for path in processes.remove_leftover_folders()] == [elsewhere_name]
     assert _folders(tmp_path) == {"rs-not-ours"}
