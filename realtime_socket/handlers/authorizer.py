@@ -13,11 +13,17 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
+from realtime_socket.contract import (
+    DEFAULT_CARRIERS,
+    DEFAULT_LEEWAY_SECONDS,
+    DEFAULT_QUERY_PARAMETER,
+    Env,
+)
 from realtime_socket.handlers import clients, events, tokens
 from realtime_socket.handlers.errors import AuthError
 from realtime_socket.handlers.observability import event_log
 
-__all__ = ["handle", "handler", "load_verifier", "policy"]
+__all__ = ["carriers", "handle", "handler", "load_verifier", "policy"]
 
 _MAX_SUB_LENGTH = 256
 _verifier: tokens.Verifier | None = None
@@ -45,22 +51,28 @@ def _csv(value: str | None) -> tuple[str, ...]:
     return tuple(part.strip() for part in (value or "").split(",") if part.strip())
 
 
+def carriers(environ: Mapping[str, str]) -> tuple[str, ...]:
+    """Where to look for the token: ``JWT_CARRIERS``, else the component's own default."""
+    return _csv(environ.get(Env.JWT_CARRIERS)) or DEFAULT_CARRIERS
+
+
 def load_verifier(environ: Mapping[str, str] | None = None) -> tokens.Verifier:
     """Build the verifier from the environment the component sets."""
     env = os.environ if environ is None else environ
     config = tokens.VerifierConfig(
-        algorithms=_csv(env.get("JWT_ALGORITHMS")),
-        issuer=env.get("JWT_ISSUER", ""),
-        audience=_csv(env.get("JWT_AUDIENCE")),
-        leeway_seconds=int(env.get("JWT_LEEWAY_SECONDS", "5")),
-        jwks_url=env.get("JWT_JWKS_URL") or None,
-        context_claims=_csv(env.get("JWT_CONTEXT_CLAIMS")),
+        # No fallback: an unset list fails closed (VerifierConfig refuses unpinned algorithms).
+        algorithms=_csv(env.get(Env.JWT_ALGORITHMS)),
+        issuer=env.get(Env.JWT_ISSUER, ""),
+        audience=_csv(env.get(Env.JWT_AUDIENCE)),
+        leeway_seconds=int(env.get(Env.JWT_LEEWAY_SECONDS, DEFAULT_LEEWAY_SECONDS)),
+        jwks_url=env.get(Env.JWT_JWKS_URL) or None,
+        context_claims=_csv(env.get(Env.JWT_CONTEXT_CLAIMS)),
     )
-    parameter = env.get("JWT_SECRET_PARAMETER")
+    parameter = env.get(Env.JWT_SECRET_PARAMETER)
 
     def load_secret() -> str:
         if not parameter:
-            raise AuthError("JWT_SECRET_PARAMETER is not configured")
+            raise AuthError(f"{Env.JWT_SECRET_PARAMETER} is not configured")
         answer = clients.ssm().get_parameter(Name=parameter, WithDecryption=True)
         return str(answer["Parameter"]["Value"])
 
@@ -75,8 +87,8 @@ def handle(
         try:
             token = tokens.extract_token(
                 event,
-                _csv(environ.get("JWT_CARRIERS", "header,query")),
-                environ.get("JWT_QUERY_PARAMETER", "token"),
+                carriers(environ),
+                environ.get(Env.JWT_QUERY_PARAMETER) or DEFAULT_QUERY_PARAMETER,
             )
             claims = verifier.verify(token)
         except AuthError as exc:

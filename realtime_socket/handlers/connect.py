@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from realtime_socket.contract import SUBPROTOCOL
 from realtime_socket.handlers import clients, connections, events, protocol, settings
 from realtime_socket.handlers.observability import event_log
 
@@ -25,7 +26,7 @@ def selected_subprotocol(offered: str | None) -> str | None:
     if not offered:
         return None
     names = [part.strip() for part in offered.split(",")]
-    return protocol.SUBPROTOCOL if protocol.SUBPROTOCOL in names else None
+    return SUBPROTOCOL if SUBPROTOCOL in names else None
 
 
 def handle(event: events.Event, client: Any, cfg: settings.Settings) -> dict[str, Any]:

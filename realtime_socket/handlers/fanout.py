@@ -11,15 +11,15 @@ small hand-written HTTP/1.1 exchange below (one POST, one response; no redirects
 Semantics kept from botocore's standard retry mode: up to 3 attempts for 429
 (LimitExceededException), 5xx and connection errors, with botocore's ``ExponentialBackoff``.
 A 410 Gone hands *that target* to ``on_gone`` (never the sender); anything else that still
-fails is counted in ``FanoutResult.failed`` and logged, never silently dropped.
+fails is counted in ``FanoutResult.failed`` and logged, never silently dropped. Failures are
+named by the service's error types (``contract.CONNECTIONS_API_ERRORS``), else ``HTTP<status>``.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
+import logging
 import ssl
-import sys
 import weakref
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -29,13 +29,17 @@ from urllib.parse import quote, urlsplit
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
-from botocore.retries.standard import ExponentialBackoff, RetryContext
+from botocore.retries.standard import DEFAULT_MAX_ATTEMPTS, ExponentialBackoff, RetryContext
+
+from realtime_socket.contract import CONNECTIONS_API_ERRORS, DEFAULT_FANOUT_CONCURRENCY
 
 __all__ = ["ConnectionsApi", "FanoutResult"]
 
 RETRYABLE = frozenset({429, 500, 502, 503, 504})
-MAX_ATTEMPTS = 3  # botocore's standard retry mode default
+MAX_ATTEMPTS = DEFAULT_MAX_ATTEMPTS  # botocore's standard retry mode
 OK, GONE = "ok", "gone"
+
+_logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -106,7 +110,7 @@ class ConnectionsApi:
         endpoint: str,
         region: str,
         credentials: Callable[[], Credentials | Any],
-        concurrency: int = 64,
+        concurrency: int = DEFAULT_FANOUT_CONCURRENCY,
         timeout: float = 5.0,
     ) -> None:
         parts = urlsplit(endpoint.rstrip("/"))
@@ -151,10 +155,11 @@ class ConnectionsApi:
             signer = SigV4Auth(self._credentials(), "execute-api", self.region)
             self._loop.run_until_complete(self._broadcast(ids, data, signer, result))
         for cid, code in result.failed.items():
-            print(
-                json.dumps({"event": "post_failed", "connectionId": cid, "error": code}),
-                file=sys.stdout,
-                flush=True,
+            _logger.warning(
+                "post to %s failed: %s",
+                cid,
+                code,
+                extra={"event": "post_failed", "connectionId": cid, "error": code},
             )
         if result.gone and on_gone is not None:
             on_gone(result.gone)
@@ -215,7 +220,7 @@ class ConnectionsApi:
                 return OK, connection
             if status == 410:
                 return GONE, connection
-            outcome = _ERROR_CODES.get(status, f"HTTP{status}")
+            outcome = CONNECTIONS_API_ERRORS.get(status, f"HTTP{status}")
             if status not in RETRYABLE:
                 break
         return outcome, connection
@@ -246,15 +251,3 @@ def _shutdown(idle: list[_Connection], loop: asyncio.AbstractEventLoop) -> None:
         connection.writer.transport.abort()
     idle.clear()
     loop.close()
-
-
-_ERROR_CODES = {
-    400: "BadRequestException",
-    403: "ForbiddenException",
-    413: "PayloadTooLargeException",
-    429: "LimitExceededException",
-    500: "InternalServerError",
-    502: "BadGateway",
-    503: "ServiceUnavailable",
-    504: "GatewayTimeout",
-}

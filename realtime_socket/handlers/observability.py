@@ -1,22 +1,37 @@
-"""One structured log line per event.
+"""One structured log line per event, through the standard library's ``logging``.
 
-Every handler wraps its work in :func:`event_log`, which prints a single JSON object
-(route, connection id, room, outcome, duration) when the event ends, however it ends.
-Tokens never reach it: callers add only the fields listed here and short reasons.
+Lambda's Python runtime formats stdlib log records itself: with ``log_format="JSON"`` every
+record becomes one JSON object (``timestamp``, ``level``, ``message``, ``logger``,
+``requestId``) with the record's ``extra`` fields beside them, and the local runtime's worker
+writes the same format. So the handlers need no logging library and no formatter: they log
+fields, the runtime adds the request id. Tokens never reach a log record: callers add only
+the fields listed here and short reasons.
 """
 
 from __future__ import annotations
 
-import json
-import sys
+import logging
+import os
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, TextIO
+from typing import Any
 
 from realtime_socket.handlers import events
 
-__all__ = ["EventLog", "event_log"]
+__all__ = ["LOGGER", "EventLog", "event_log"]
+
+#: The parent of every handler module's logger.
+LOGGER = logging.getLogger("realtime_socket.handlers")
+if not os.environ.get("AWS_LAMBDA_LOG_LEVEL"):
+    # Lambda sets the root logger's level only from the function's application log level
+    # (JSON format); otherwise the root stays at WARNING and the per-event line would vanish.
+    LOGGER.setLevel(logging.INFO)
+# botocore's DEBUG lines carry request signatures, session tokens and response bodies (the
+# JWT secret read from SSM among them): keep them out at any application log level.
+logging.getLogger("botocore").setLevel(max(logging.INFO, logging.getLogger().getEffectiveLevel()))
+
+_LEVELS = {"error": logging.ERROR, "partial": logging.WARNING}
 
 
 class EventLog:
@@ -35,8 +50,12 @@ class EventLog:
 
 
 @contextmanager
-def event_log(event: events.Event, stream: TextIO | None = None) -> Iterator[EventLog]:
-    """Yield an :class:`EventLog`, then write it as one JSON line with ``durationMs``."""
+def event_log(event: events.Event) -> Iterator[EventLog]:
+    """Yield an :class:`EventLog`, then log it as one record with ``durationMs``.
+
+    The level follows the outcome: ERROR for an exception, WARNING for a partial
+    broadcast, INFO otherwise (refusals included: they are the client's doing).
+    """
     log = EventLog(events.route_key(event), events.connection_id(event))
     started = time.perf_counter()
     try:
@@ -47,4 +66,11 @@ def event_log(event: events.Event, stream: TextIO | None = None) -> Iterator[Eve
         raise
     finally:
         log.fields["durationMs"] = round((time.perf_counter() - started) * 1000, 3)
-        print(json.dumps(log.fields, default=str), file=stream or sys.stdout, flush=True)
+        outcome = log.fields["outcome"]
+        LOGGER.log(
+            _LEVELS.get(outcome, logging.INFO),
+            "%s %s",
+            log.fields["route"],
+            outcome,
+            extra=log.fields,
+        )

@@ -1,22 +1,19 @@
-"""The client protocol: actions, frames, error codes and limits.
+"""The client protocol: actions, frames and error codes.
 
-Sans-I/O: plain functions from data to data, shared by every handler and by the docs.
-Limits come from the API Gateway WebSocket quotas
-(https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-execution-service-websocket-limits-table.html).
+Sans-I/O: plain functions from data to data, shared by every handler. The limits and the
+room id rule are :mod:`realtime_socket.contract`'s.
 """
 
 from __future__ import annotations
 
 import json
-import re
 import time
 import uuid
 from typing import Any
 
+from realtime_socket.contract import ROOM_ID_PATTERN
+
 __all__ = [
-    "MAX_MESSAGE_BYTES",
-    "ROOM_ID_PATTERN",
-    "SUBPROTOCOL",
     "SUPPORTED_ACTIONS",
     "encode",
     "error_frame",
@@ -24,16 +21,6 @@ __all__ = [
     "parse_action_body",
     "validate_room_id",
 ]
-
-#: API Gateway refuses PostToConnection data over 128 KB (413) and closes on larger messages.
-MAX_MESSAGE_BYTES = 131_072
-
-#: Room ids: 1-128 letters, digits and ``-_.:``; keeps keys, logs and URLs unambiguous.
-ROOM_ID_PATTERN = re.compile(r"^[A-Za-z0-9_.:\-]{1,128}$")
-
-#: The application subprotocol a browser offers beside its token
-#: (``new WebSocket(url, ["realtime-socket", token])``); ``$connect`` echoes it.
-SUBPROTOCOL = "realtime-socket"
 
 SUPPORTED_ACTIONS = ("sendmessage", "ping")
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from realtime_socket.contract import MAX_MESSAGE_BYTES
 from realtime_socket.handlers import clients, connections, events, fanout, protocol, settings
 from realtime_socket.handlers.errors import BadRequest, NotConnected
 from realtime_socket.handlers.observability import event_log
@@ -31,10 +32,10 @@ def build_frame(body: str | None, sender: connections.Connection) -> bytes:
     if "data" not in parsed:
         raise BadRequest("missing_data", 'sendmessage needs a "data" field')
     frame = protocol.encode(protocol.message_frame(sender.room_id, sender.user_id, parsed["data"]))
-    if len(frame) > protocol.MAX_MESSAGE_BYTES:
+    if len(frame) > MAX_MESSAGE_BYTES:
         raise BadRequest(
             "message_too_large",
-            f"the message frame is {len(frame)} bytes; the limit is {protocol.MAX_MESSAGE_BYTES}",
+            f"the message frame is {len(frame)} bytes; the limit is {MAX_MESSAGE_BYTES}",
         )
     return frame
 
@@ -50,11 +51,11 @@ def handle(
         try:
             try:
                 sender = connections.claim_send(
-                    db, cfg.table_name, caller, cfg.rate_per_second, cfg.rate_burst
+                    db, cfg.table_name, caller, cfg.messages_per_second, cfg.message_burst
                 )
             except connections.RateLimited:
-                window = cfg.rate_burst / cfg.rate_per_second
-                message = f"at most {cfg.rate_burst} messages per {window:g} s; slow down"
+                window = cfg.message_burst / cfg.messages_per_second
+                message = f"at most {cfg.message_burst} messages per {window:g} s; slow down"
                 raise BadRequest("rate_limited", message) from None
             if sender is None:
                 raise NotConnected("connection not registered")

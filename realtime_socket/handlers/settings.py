@@ -1,45 +1,53 @@
 """Settings the component passes to every function through environment variables.
 
-Read once per container; the names are part of the contract with ``realtime_socket``.
+Read once per container. The names and defaults are :mod:`realtime_socket.contract`'s, the
+same module the component writes them from.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 
-__all__ = ["DEFAULT_TTL_SECONDS", "Settings", "load"]
+from realtime_socket.contract import (
+    CONNECTION_TTL_SECONDS,
+    DEFAULT_FANOUT_CONCURRENCY,
+    DEFAULT_MESSAGE_BURST,
+    DEFAULT_MESSAGES_PER_SECOND,
+    Env,
+    Table,
+)
 
-#: API Gateway closes a connection after 2 hours; rows outlive it by a margin so that a
-#: late $disconnect still finds them, then DynamoDB TTL removes what $disconnect missed.
-DEFAULT_TTL_SECONDS = 2 * 3600 + 600
+__all__ = ["Settings", "load"]
 
 
 @dataclass(frozen=True)
 class Settings:
     table_name: str
-    room_index: str
-    management_endpoint: str | None
-    ttl_seconds: int
-    fanout_concurrency: int
-    rate_per_second: float = 0.0
-    rate_burst: int = 20
+    room_index: str = Table.ROOM_INDEX
+    management_endpoint: str | None = None
+    ttl_seconds: int = CONNECTION_TTL_SECONDS
+    fanout_concurrency: int = DEFAULT_FANOUT_CONCURRENCY
+    #: Per-connection ``sendmessage`` rate; 0 disables the limit.
+    messages_per_second: float = DEFAULT_MESSAGES_PER_SECOND
+    message_burst: int = DEFAULT_MESSAGE_BURST
     max_connections_per_user: int = 0
-    user_index: str = "user-index"
+    user_index: str = Table.USER_INDEX
     allowed_origins: tuple[str, ...] = ()
 
 
-def load(environ: os._Environ[str] | dict[str, str] | None = None) -> Settings:
+def load(environ: Mapping[str, str] | None = None) -> Settings:
     env = os.environ if environ is None else environ
     return Settings(
-        table_name=env.get("TABLE_NAME", ""),
-        room_index=env.get("ROOM_INDEX_NAME", "room-index"),
-        management_endpoint=env.get("MANAGEMENT_ENDPOINT") or None,
-        ttl_seconds=int(env.get("CONNECTION_TTL_SECONDS", DEFAULT_TTL_SECONDS)),
-        fanout_concurrency=int(env.get("FANOUT_CONCURRENCY", "64")),
-        rate_per_second=float(env.get("RATE_LIMIT_PER_SECOND", "0")),
-        rate_burst=int(env.get("RATE_LIMIT_BURST", "20")),
-        max_connections_per_user=int(env.get("MAX_CONNECTIONS_PER_USER", "0")),
-        user_index=env.get("USER_INDEX_NAME", "user-index"),
-        allowed_origins=tuple(o for o in env.get("ALLOWED_ORIGINS", "").split(",") if o),
+        table_name=env.get(Env.TABLE_NAME, ""),
+        room_index=env.get(Env.ROOM_INDEX_NAME, Table.ROOM_INDEX),
+        management_endpoint=env.get(Env.MANAGEMENT_ENDPOINT) or None,
+        ttl_seconds=int(env.get(Env.CONNECTION_TTL_SECONDS, CONNECTION_TTL_SECONDS)),
+        fanout_concurrency=int(env.get(Env.FANOUT_CONCURRENCY, DEFAULT_FANOUT_CONCURRENCY)),
+        messages_per_second=float(env.get(Env.MESSAGES_PER_SECOND, DEFAULT_MESSAGES_PER_SECOND)),
+        message_burst=int(env.get(Env.MESSAGE_BURST, DEFAULT_MESSAGE_BURST)),
+        max_connections_per_user=int(env.get(Env.MAX_CONNECTIONS_PER_USER, 0)),
+        user_index=env.get(Env.USER_INDEX_NAME, Table.USER_INDEX),
+        allowed_origins=tuple(o for o in env.get(Env.ALLOWED_ORIGINS, "").split(",") if o),
     )

@@ -16,27 +16,20 @@ from typing import Any
 
 import jwt
 
+from realtime_socket.contract import (
+    ASYMMETRIC_ALGORITHMS,
+    DEFAULT_LEEWAY_SECONDS,
+    DEFAULT_QUERY_PARAMETER,
+    HMAC_ALGORITHMS,
+    MAX_LEEWAY_SECONDS,
+    MAX_TOKEN_BYTES,
+    SUBPROTOCOL,
+)
 from realtime_socket.handlers import events
 from realtime_socket.handlers.errors import AuthError
 
-__all__ = [
-    "ASYMMETRIC_ALGORITHMS",
-    "CARRIERS",
-    "HMAC_ALGORITHMS",
-    "MAX_TOKEN_BYTES",
-    "Verifier",
-    "VerifierConfig",
-    "extract_token",
-]
+__all__ = ["Verifier", "VerifierConfig", "extract_token"]
 
-HMAC_ALGORITHMS = frozenset({"HS256", "HS384", "HS512"})
-ASYMMETRIC_ALGORITHMS = frozenset(
-    {"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512"}
-)
-CARRIERS = ("header", "query", "protocol")
-#: Anything longer is refused before parsing; API Gateway's own header limit is 10 KB.
-MAX_TOKEN_BYTES = 8192
-MAX_LEEWAY_SECONDS = 30
 #: Key ids only select a key from the JWKS we fetched; still, refuse anything that is not a
 #: plain base64/url-safe identifier (Cognito kids contain + / =).
 _KID = re.compile(r"^[A-Za-z0-9_.\-:=+/]{1,256}$")
@@ -46,8 +39,8 @@ _FORBIDDEN_HEADERS = ("jku", "x5u", "jwk", "x5c")
 def extract_token(
     event: events.Event,
     carriers: Sequence[str],
-    query_parameter: str = "token",
-    subprotocol: str = "realtime-socket",
+    query_parameter: str = DEFAULT_QUERY_PARAMETER,
+    subprotocol: str = SUBPROTOCOL,
 ) -> str:
     """Return the token from the first configured carrier that holds one.
 
@@ -80,7 +73,7 @@ class VerifierConfig:
     algorithms: tuple[str, ...]
     issuer: str
     audience: tuple[str, ...]
-    leeway_seconds: int = 5
+    leeway_seconds: int = DEFAULT_LEEWAY_SECONDS
     jwks_url: str | None = None
     jwks_timeout_seconds: float = 3.0
     jwks_cache_seconds: int = 300

@@ -140,6 +140,7 @@ class FunctionPool:
             "AWS_LAMBDA_FUNCTION_NAME": self.function.physical_name,
             "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(self.function.memory_mb),
             "AWS_LAMBDA_FUNCTION_TIMEOUT": str(int(self.function.timeout_seconds)),
+            "AWS_LAMBDA_LOG_FORMAT": self.function.log_format,
         }
         process = await asyncio.create_subprocess_exec(
             sys.executable,

@@ -62,6 +62,8 @@ class LocalFunction:
     environment: dict[str, str]
     timeout_seconds: float
     memory_mb: int
+    #: Lambda's ``loggingConfig.logFormat``: ``Text`` (Lambda's default) or ``JSON``.
+    log_format: str = "Text"
 
 
 @dataclass
@@ -136,6 +138,7 @@ def _function(fn: RecordedResource) -> LocalFunction:
         environment={k: str(v) for k, v in env.items()},
         timeout_seconds=float(fn.inputs.get("timeout", 3)),
         memory_mb=int(fn.inputs.get("memorySize", 128)),
+        log_format=str((fn.inputs.get("loggingConfig") or {}).get("logFormat", "Text")),
     )
 
 

@@ -16,10 +16,11 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from moto import mock_aws
 
+from realtime_socket.contract import DEFAULT_CARRIERS, MAX_TOKEN_BYTES, Env
 from realtime_socket.handlers import authorizer, clients, tokens
 from tests.support.helpers import AUDIENCE, ISSUER, SECRET, load_event, mint
 
-ENV = {"JWT_CARRIERS": "header,query,protocol", "JWT_QUERY_PARAMETER": "token"}
+ENV = {Env.JWT_CARRIERS: "header,query,protocol", Env.JWT_QUERY_PARAMETER: "token"}
 
 
 def hmac_verifier(**overrides) -> tokens.Verifier:
@@ -86,7 +87,14 @@ def test_token_in_a_carrier_that_is_not_configured_is_refused(carriers, query, h
     token = mint()
     query = {k: token for k in query}
     headers = {k: v.replace("T", token) for k, v in headers.items()}
-    assert_unauthorized(event_with(query, headers), env={"JWT_CARRIERS": carriers})
+    assert_unauthorized(event_with(query, headers), env={Env.JWT_CARRIERS: carriers})
+
+
+def test_without_carriers_configured_only_the_contracts_default_is_read():
+    """The fallback is the component's default (query only), never a wider set."""
+    assert authorizer.carriers({}) == DEFAULT_CARRIERS == ("query",)
+    assert authorize(event_with({"token": mint()}), env={})["principalId"] == "alice"
+    assert_unauthorized(event_with(headers={"Authorization": f"Bearer {mint()}"}), env={})
 
 
 def test_missing_token_is_refused():
@@ -95,7 +103,7 @@ def test_missing_token_is_refused():
 
 def test_authorization_header_without_bearer_scheme_is_refused():
     assert_unauthorized(
-        event_with(headers={"Authorization": mint()}), env={"JWT_CARRIERS": "header"}
+        event_with(headers={"Authorization": mint()}), env={Env.JWT_CARRIERS: "header"}
     )
 
 
@@ -159,8 +167,10 @@ def test_malicious_kid_is_refused(kid):
     assert_unauthorized(event_with({"token": mint(headers={"kid": kid})}))
 
 
-def test_oversized_token_is_refused_before_parsing():
-    assert_unauthorized(event_with({"token": mint(pad="x" * 9000)}))
+def test_oversized_token_is_refused_before_parsing(lambda_log):
+    """Over the contract's limit is refused for its size, before PyJWT sees it."""
+    assert_unauthorized(event_with({"token": mint(pad="x" * MAX_TOKEN_BYTES)}))
+    assert lambda_log.events()[-1]["reason"] == f"token longer than {MAX_TOKEN_BYTES} bytes"
 
 
 @pytest.mark.parametrize("garbage", ["abc", "a.b.c", "!!!.@@@.###", "e30.e30."])
@@ -174,15 +184,26 @@ def test_overlong_sub_is_denied_with_403_policy():
     assert "context" not in answer
 
 
-def test_refusals_log_a_reason_but_never_the_token(capsys):
+def test_refusals_log_a_reason_but_never_the_token(lambda_log):
+    """Every line logged at any level, as Lambda writes it, has the reason and no token."""
     token = mint(exp=int(time.time()) - 60)
     assert_unauthorized(event_with({"token": token}))
-    out = capsys.readouterr().out
-    record = json.loads(out.strip().splitlines()[-1])
-    assert record["outcome"] == "unauthorized"
+    record = lambda_log.events()[-1]
+    assert (record["outcome"], record["level"]) == ("unauthorized", "INFO")
     assert "ExpiredSignatureError" in record["reason"]
-    assert token not in out
-    assert token.split(".")[2] not in out
+    assert record["requestId"] == "00000000-0000-0000-0000-000000000000"
+    assert token not in lambda_log.text
+    assert token.split(".")[2] not in lambda_log.text
+
+
+def test_allowed_connections_log_the_subject_but_never_the_token(lambda_log):
+    """The allow path logs who connected; neither the token nor its signature appear."""
+    token = mint()
+    authorize(event_with({"token": token}))
+    record = lambda_log.events()[-1]
+    assert (record["outcome"], record["sub"], record["route"]) == ("allowed", "alice", "$connect")
+    assert token not in lambda_log.text
+    assert token.split(".")[2] not in lambda_log.text
 
 
 # -- configuration rules ------------------------------------------------------------------
@@ -212,13 +233,14 @@ def test_leeway_is_capped():
         )
 
 
-def test_secret_comes_from_ssm_securestring_and_is_cached():
+def test_secret_comes_from_ssm_securestring_and_is_cached(lambda_log):
+    """One GetParameter for three tokens; the secret is in no log line, even at DEBUG."""
     env = {
-        "JWT_ALGORITHMS": "HS256",
-        "JWT_ISSUER": ISSUER,
-        "JWT_AUDIENCE": AUDIENCE,
-        "JWT_SECRET_PARAMETER": "/rs/test/jwt-secret",
-        "JWT_CARRIERS": "query",
+        Env.JWT_ALGORITHMS: "HS256",
+        Env.JWT_ISSUER: ISSUER,
+        Env.JWT_AUDIENCE: AUDIENCE,
+        Env.JWT_SECRET_PARAMETER: "/rs/test/jwt-secret",
+        Env.JWT_CARRIERS: "query",
     }
     with mock_aws():
         ssm = boto3.client("ssm", region_name="us-east-1")
@@ -230,6 +252,8 @@ def test_secret_comes_from_ssm_securestring_and_is_cached():
         for _ in range(3):
             assert authorizer.handle(event_with({"token": mint()}), verifier, env)["principalId"]
     assert len(calls) == 1
+    assert [r["outcome"] for r in lambda_log.events()] == ["allowed"] * 3
+    assert SECRET not in lambda_log.text
 
 
 # -- RSA / EC through a JWKS endpoint on loopback -----------------------------------------

@@ -7,26 +7,29 @@ import time
 
 import pytest
 
+from realtime_socket.contract import MAX_CONNECTION_SECONDS, Table
 from realtime_socket.handlers import connect, connections
 from tests.support.helpers import load_event, mint
 
 
 def _row(db, cfg, cid="conn-A="):
-    return db.get_item(TableName=cfg.table_name, Key={"connectionId": {"S": cid}}).get("Item")
+    key = {Table.CONNECTION_ID: {"S": cid}}
+    return db.get_item(TableName=cfg.table_name, Key=key).get("Item")
 
 
 def test_connect_records_room_user_and_ttl(table):
+    """The row holds room, verified user and a TTL past API Gateway's 2-hour cap."""
     db, cfg = table
     before = int(time.time())
     answer = connect.handle(load_event("connect"), db, cfg)
     assert answer["statusCode"] == 200
     item = _row(db, cfg)
-    assert item["roomId"]["S"] == "lobby"
-    assert item["userId"]["S"] == "alice"
-    ttl = int(item["ttl"]["N"])
+    assert item[Table.ROOM_ID]["S"] == "lobby"
+    assert item[Table.USER_ID]["S"] == "alice"
+    ttl = int(item[Table.TTL]["N"])
     # API Gateway's 2-hour cap plus a margin, so a late $disconnect still finds the row.
-    assert before + 2 * 3600 < ttl <= int(time.time()) + cfg.ttl_seconds
-    assert abs(int(item["connectedAt"]["N"]) / 1000 - before) < 5
+    assert before + MAX_CONNECTION_SECONDS < ttl <= int(time.time()) + cfg.ttl_seconds
+    assert abs(int(item[Table.CONNECTED_AT]["N"]) / 1000 - before) < 5
 
 
 @pytest.mark.parametrize(
@@ -75,21 +78,23 @@ def test_no_subprotocol_header_unless_offered(table):
     assert "headers" not in answer
 
 
-def test_one_json_log_line_without_the_token(table, capsys):
+def test_one_json_log_line_without_the_token(table, lambda_log):
+    """One line in Lambda's JSON format: request id, level, the event's fields, no token."""
     db, cfg = table
     token = mint()
     event = load_event("connect")
     event["queryStringParameters"]["token"] = token
     connect.handle(event, db, cfg)
-    lines = capsys.readouterr().out.strip().splitlines()
-    assert len(lines) == 1
-    record = json.loads(lines[0])
+    [record] = lambda_log.records()
+    assert record["requestId"] == "00000000-0000-0000-0000-000000000000"
+    assert (record["level"], record["logger"]) == ("INFO", "realtime_socket.handlers")
+    assert record["message"] == "$connect ok"
     assert record["route"] == "$connect"
     assert record["connectionId"] == "conn-A="
     assert record["room"] == "lobby"
     assert record["outcome"] == "ok"
     assert record["durationMs"] >= 0
-    assert token not in lines[0]
+    assert token not in lambda_log.text
 
 
 def test_connections_per_user_are_capped(capped_table):

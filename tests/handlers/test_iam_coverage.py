@@ -11,6 +11,7 @@ import json
 import pytest
 
 from realtime_socket.component import policies
+from realtime_socket.contract import Table
 from realtime_socket.handlers import connect, disconnect, sendmessage
 from tests.support.helpers import load_event
 
@@ -52,14 +53,14 @@ def test_connect_with_a_per_user_cap(capped_table):
         lambda params, model, **_: seen.append((model.name, params.get("IndexName"))),
     )
     connect.handle(load_event("connect"), db, cfg)
-    extra = policies.Grants(indexes={policies.USER_INDEX: ["dynamodb:Query"]})
-    assert ("Query", "user-index") in seen
+    extra = policies.Grants(indexes={Table.USER_INDEX: ["dynamodb:Query"]})
+    assert ("Query", Table.USER_INDEX) in seen
     assert set(seen) <= _allowed("connect", extra)
 
 
 def test_sendmessage_including_rate_limit_and_410_cleanup(table, calls, endpoint):
     db, cfg = table
-    cfg = type(cfg)(**{**cfg.__dict__, "rate_per_second": 5.0, "rate_burst": 10})
+    cfg = type(cfg)(**{**cfg.__dict__, "messages_per_second": 5.0, "message_burst": 10})
     for cid in ("A", "B"):
         event = load_event("connect", connectionId=cid)
         connect.handle(event, db, cfg)

@@ -81,7 +81,9 @@ def test_refusals_log_the_reason_but_never_the_token(rt, elsewhere):
     for token in tokens.values():
         if len(token) > 20:
             assert token not in log
-            assert token.split(".")[-1] not in log or token.endswith(".")
+            # A short last segment ("e30") can occur by chance in a uuid; a signature cannot.
+            signature = token.split(".")[-1]
+            assert len(signature) < 16 or signature not in log
 
 
 def test_the_authorizer_survives_the_attacks(rt, elsewhere):

@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import json
 import threading
-import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-import jwt
 import pulumi
 from botocore.credentials import Credentials
 
+# One dev identity for tests and benchmarks, re-exported for the tests.
+from bench.scenarios.tokens import AUDIENCE as AUDIENCE
+from bench.scenarios.tokens import ISSUER as ISSUER
+from bench.scenarios.tokens import SECRET as SECRET
+from bench.scenarios.tokens import mint as mint
 from realtime_socket import RealtimeSocket
 from realtime_socket.handlers.fanout import ConnectionsApi
 from realtime_socket.tools.recording import Recording, evaluate
@@ -21,13 +25,9 @@ from realtime_socket.tools.recording import Recording, evaluate
 EVENTS = Path(__file__).parent / "events"
 ROOT = Path(__file__).resolve().parents[2]
 
-ISSUER = "https://auth.example.com/"
-AUDIENCE = "realtime-socket"
-SECRET = "s" * 48
-
 
 def load_event(name: str, **context: Any) -> dict[str, Any]:
-    """An event from tests/events, with ``requestContext`` fields overridden."""
+    """An event from tests/support/events, with ``requestContext`` fields overridden."""
     event: dict[str, Any] = json.loads((EVENTS / f"{name}.json").read_text())
     event["requestContext"].update(context)
     return copy.deepcopy(event)
@@ -39,26 +39,6 @@ class FakeContext:
 
     def get_remaining_time_in_millis(self) -> int:
         return 10_000
-
-
-def mint(
-    key: Any = SECRET,
-    algorithm: str = "HS256",
-    headers: Mapping[str, Any] | None = None,
-    **claims: Any,
-) -> str:
-    """A token with valid defaults (iss, aud, sub, exp in 5 minutes); claims override them."""
-    now = int(time.time())
-    payload: dict[str, Any] = {
-        "iss": ISSUER,
-        "aud": AUDIENCE,
-        "sub": "alice",
-        "iat": now,
-        "exp": now + 300,
-    }
-    payload.update(claims)
-    payload = {k: v for k, v in payload.items() if v is not None}
-    return jwt.encode(payload, key, algorithm=algorithm, headers=dict(headers or {}))
 
 
 def jwt_args(**overrides: Any) -> dict[str, Any]:
@@ -110,7 +90,11 @@ class ScriptedConnections:
         self.attempts: dict[str, int] = {}
         self._lock = threading.Lock()
         self._server = ManagementServer(self)
-        self._server.start_in_thread()
+        # The server runs on its own loop in a thread, so synchronous tests can call it.
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
+        self._thread.start()
+        asyncio.run_coroutine_threadsafe(self._server.start(), self._loop).result(10)
         self.endpoint = f"http://127.0.0.1:{self._server.port}/chat/live"
 
     def post_to_connection(self, namespace: str, stage: str, cid: str, data: bytes) -> int:
@@ -136,4 +120,9 @@ class ScriptedConnections:
         return [json.loads(b) for b in self.posts.get(connection_id, [])]
 
     def close(self) -> None:
-        self._server.stop_in_thread()
+        if self._loop.is_closed():
+            return
+        asyncio.run_coroutine_threadsafe(self._server.stop(), self._loop).result(10)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(5)
+        self._loop.close()

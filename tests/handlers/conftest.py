@@ -1,0 +1,89 @@
+"""Fixtures of the handler tests: moto tables, a loopback @connections, Lambda's log lines."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from realtime_socket.handlers import settings
+from realtime_socket.local.tables import create_table
+from realtime_socket.local.worker import LambdaLogHandler
+from realtime_socket.tools.recording import Recording
+from tests.support.helpers import FakeContext, ScriptedConnections, evaluate_socket
+
+MANAGEMENT_ENDPOINT = "https://abc123.execute-api.us-east-1.amazonaws.com/live"
+
+
+@pytest.fixture
+def table(chat_recording: Recording) -> Iterator[tuple[Any, settings.Settings]]:
+    """A moto DynamoDB table created from the component's declared schema."""
+    with mock_aws():
+        db = boto3.client("dynamodb", region_name="us-east-1")
+        name = create_table(db, chat_recording.of_type("aws:dynamodb/table:Table")[0])
+        yield (
+            db,
+            settings.Settings(
+                table_name=name, management_endpoint=MANAGEMENT_ENDPOINT, fanout_concurrency=8
+            ),
+        )
+
+
+@pytest.fixture
+def capped_table() -> Iterator[tuple[Any, settings.Settings]]:
+    """A moto table declared with ``max_connections_per_user`` (so with its user index)."""
+    with mock_aws():
+        db = boto3.client("dynamodb", region_name="us-east-1")
+        recording = evaluate_socket("chat", limits={"max_connections_per_user": 2})
+        name = create_table(db, recording.of_type("aws:dynamodb/table:Table")[0])
+        yield (
+            db,
+            settings.Settings(table_name=name, fanout_concurrency=8, max_connections_per_user=2),
+        )
+
+
+@pytest.fixture
+def endpoint() -> Iterator[ScriptedConnections]:
+    """A scripted loopback @connections endpoint (see helpers.ScriptedConnections)."""
+    scripted = ScriptedConnections()
+    yield scripted
+    scripted.close()
+
+
+class LambdaLog:
+    """What CloudWatch would hold: every log line, formatted as Lambda's JSON log format."""
+
+    def __init__(self) -> None:
+        self.stream = io.StringIO()
+        self.handler = LambdaLogHandler(self.stream, "JSON")
+        self.handler.request_id = FakeContext.aws_request_id
+
+    @property
+    def text(self) -> str:
+        return self.stream.getvalue()
+
+    def records(self) -> list[dict[str, Any]]:
+        return [json.loads(line) for line in self.text.splitlines()]
+
+    def events(self) -> list[dict[str, Any]]:
+        """The per-event summary lines (those with a ``route``)."""
+        return [r for r in self.records() if "route" in r]
+
+
+@pytest.fixture
+def lambda_log() -> Iterator[LambdaLog]:
+    """Lambda's runtime handler on the root logger, at DEBUG so that nothing escapes it."""
+    log = LambdaLog()
+    root = logging.getLogger()
+    level = root.level
+    root.addHandler(log.handler)
+    root.setLevel(logging.DEBUG)
+    yield log
+    root.removeHandler(log.handler)
+    root.setLevel(level)
