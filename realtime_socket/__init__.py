@@ -26,19 +26,25 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from realtime_socket.component import (
-        AccountLogging,
+    from realtime_socket.component.account import AccountLogging
+    from realtime_socket.component.args import (
         DomainArgs,
         FunctionArgs,
         JwtArgs,
         LimitsArgs,
         MappingArgs,
-        RealtimeSocket,
         RealtimeSocketArgs,
         RouteArgs,
         TableArgs,
         ThrottlingArgs,
     )
+    from realtime_socket.component.socket import RealtimeSocket
+
+#: Public name -> the module that defines it, imported on first use.
+_HOMES = {
+    "AccountLogging": "realtime_socket.component.account",
+    "RealtimeSocket": "realtime_socket.component.socket",
+}
 
 __all__ = [
     "AccountLogging",
@@ -58,5 +64,6 @@ __all__ = [
 def __getattr__(name: str) -> Any:
     """Load the component layer only when one of its names is asked for (PEP 562)."""
     if name in __all__:
-        return getattr(importlib.import_module("realtime_socket.component"), name)
+        home = _HOMES.get(name, "realtime_socket.component.args")
+        return getattr(importlib.import_module(home), name)
     raise AttributeError(f"module 'realtime_socket' has no attribute {name!r}")

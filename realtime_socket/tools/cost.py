@@ -13,12 +13,14 @@ from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
 
+from realtime_socket.contract import MAX_CONNECTION_SECONDS
 from realtime_socket.tools.capacity import read_units
 
 __all__ = ["ASSUMPTIONS", "Estimate", "Load", "estimate", "load_prices", "render"]
 
 SECONDS_PER_MONTH = 730 * 3600  # AWS prices a month as 730 hours
-SESSION_SECONDS = 7200  # API Gateway closes connections after 2 hours: clients reconnect
+#: API Gateway closes connections after 2 hours: clients reconnect.
+SESSION_SECONDS = MAX_CONNECTION_SECONDS
 ENVELOPE_BYTES = 150  # the message frame around "data": type, room, from, id, ts
 POST_LATENCY_SECONDS = 0.025  # one @connections round trip
 CPU_PER_POST_SECONDS = {"realtime-socket": 0.0002, "scan-based": 0.0013}
