@@ -249,12 +249,10 @@ class _Builder:
                 "Lambda function in this program"
             )
             return None
-        source_arn = f"{local.execution_arn}/{local.stage}/{key}"
-        if not _permitted(self.recording, fn, source_arn):
-            self.problems.append(
-                f"function {fn.name} has no lambda:InvokeFunction permission for "
-                f"apigateway.amazonaws.com on {source_arn} (route {route.name})"
-            )
+        self.require_permission(
+            fn, f"{local.execution_arn}/{local.stage}/{key}", f"function {fn.name}",
+            f" (route {route.name})",
+        )  # fmt: skip
         authorizer: LocalAuthorizer | None = None
         if route.inputs.get("authorizationType") == "CUSTOM":
             if key != "$connect":
@@ -271,6 +269,16 @@ class _Builder:
             authorizer=authorizer,
         )
 
+    def require_permission(
+        self, fn: RecordedResource, source_arn: str, who: str, where: str = ""
+    ) -> None:
+        """API Gateway may invoke ``fn`` only with a permission for ``source_arn``."""
+        if not _permitted(self.recording, fn, source_arn):
+            self.problems.append(
+                f"{who} has no lambda:InvokeFunction permission for "
+                f"apigateway.amazonaws.com on {source_arn}{where}"
+            )
+
     def authorizer(
         self, local: LocalApi, route: RecordedResource, authorizers: dict[str, RecordedResource]
     ) -> LocalAuthorizer | None:
@@ -282,12 +290,9 @@ class _Builder:
         if fn is None:
             self.problems.append(f"authorizer {record.name} has no Lambda function")
             return None
-        auth_arn = f"{local.execution_arn}/authorizers/{record.id}"
-        if not _permitted(self.recording, fn, auth_arn):
-            self.problems.append(
-                f"authorizer function {fn.name} has no lambda:InvokeFunction "
-                f"permission for apigateway.amazonaws.com on {auth_arn}"
-            )
+        self.require_permission(
+            fn, f"{local.execution_arn}/authorizers/{record.id}", f"authorizer function {fn.name}"
+        )
         return LocalAuthorizer(
             name=record.name,
             function=self.functions[fn.name],
