@@ -1,0 +1,87 @@
+"""The exact actions and resources of every IAM policy the component writes."""
+
+from __future__ import annotations
+
+import json
+
+from tests.support.recorded_socket import arns_of as _arns
+from tests.support.recorded_socket import statements_of as _statements
+
+
+def test_connect_may_only_put_items(chat_recording):
+    table, _, logs = _arns(chat_recording, "connect")
+    assert _statements(chat_recording, "connect") == {
+        ("logs:CreateLogStream", "logs:PutLogEvents"): [f"{logs}:*"],
+        ("dynamodb:PutItem",): [table],
+    }
+
+
+def test_disconnect_may_only_delete_items(chat_recording):
+    table, _, logs = _arns(chat_recording, "disconnect")
+    assert _statements(chat_recording, "disconnect") == {
+        ("logs:CreateLogStream", "logs:PutLogEvents"): [f"{logs}:*"],
+        ("dynamodb:DeleteItem",): [table],
+    }
+
+
+def test_sendmessage_reads_its_row_queries_the_room_index_and_posts(chat_recording):
+    table, execution, logs = _arns(chat_recording, "sendmessage")
+    assert _statements(chat_recording, "sendmessage") == {
+        ("logs:CreateLogStream", "logs:PutLogEvents"): [f"{logs}:*"],
+        ("dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:BatchWriteItem"): [table],
+        ("dynamodb:Query",): [f"{table}/index/room-index"],
+        ("execute-api:ManageConnections",): [f"{execution}/live/POST/@connections/*"],
+    }
+
+
+def test_ping_and_default_only_write_logs(chat_recording):
+    for role in ("ping", "default"):
+        _, _, logs = _arns(chat_recording, role)
+        assert _statements(chat_recording, role) == {
+            ("logs:CreateLogStream", "logs:PutLogEvents"): [f"{logs}:*"]
+        }
+
+
+def test_authorizer_reads_only_its_secret_parameter(chat_recording):
+    _, _, logs = _arns(chat_recording, "authorizer")
+    parameter = chat_recording.named("chat-jwt-secret").outputs["arn"]
+    assert _statements(chat_recording, "authorizer") == {
+        ("logs:CreateLogStream", "logs:PutLogEvents"): [f"{logs}:*"],
+        ("ssm:GetParameter",): [parameter],
+    }
+
+
+def test_extra_route_permissions_map_to_exact_grants():
+    from tests.support.helpers import evaluate_socket
+
+    rec = evaluate_socket(
+        "chat",
+        routes={
+            "r": {"handler": "realtime_socket.handlers.ping.handler", "permissions": ["read"]},
+            "w": {
+                "handler": "realtime_socket.handlers.ping.handler",
+                "permissions": ["write", "publish"],
+            },
+            "n": {"handler": "realtime_socket.handlers.ping.handler"},
+        },
+    )
+    table, execution, _ = _arns(rec, "r")
+    read = _statements(rec, "r")
+    assert read[("dynamodb:GetItem",)] == [table]
+    assert read[("dynamodb:Query",)] == [f"{table}/index/room-index"]
+    assert len(read) == 3
+    write = _statements(rec, "w")
+    assert write[("dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem")] == [table]
+    assert write[("execute-api:ManageConnections",)] == [f"{execution}/live/POST/@connections/*"]
+    assert len(write) == 3
+    assert len(_statements(rec, "n")) == 1
+
+
+def test_no_policy_has_a_bare_wildcard_action_or_resource(chat_recording):
+    for policy in chat_recording.of_type("aws:iam/rolePolicy:RolePolicy"):
+        for statement in json.loads(policy.inputs["policy"])["Statement"]:
+            assert statement["Effect"] == "Allow"
+            for action in statement["Action"]:
+                assert "*" not in action, policy.name
+            for resource in statement["Resource"]:
+                assert resource != "*" and not resource.endswith(":*:*"), policy.name

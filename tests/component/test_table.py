@@ -1,0 +1,31 @@
+"""The connections table: keys, indexes, TTL, encryption and its switches."""
+
+from __future__ import annotations
+
+from tests.support.helpers import evaluate_socket
+
+
+def test_connections_table(chat_recording):
+    table = chat_recording.named("chat-connections-table")
+    assert table.inputs["billingMode"] == "PAY_PER_REQUEST"
+    assert table.inputs["hashKey"] == "connectionId"
+    (index,) = table.inputs["globalSecondaryIndexes"]
+    assert index["name"] == "room-index"
+    assert index["keySchemas"] == [
+        {"attributeName": "roomId", "keyType": "HASH"},
+        {"attributeName": "connectionId", "keyType": "RANGE"},
+    ]
+    assert (index["projectionType"], index["nonKeyAttributes"]) == ("INCLUDE", ["ttl"])
+    assert table.inputs["ttl"] == {"attributeName": "ttl", "enabled": True}
+    assert table.inputs["serverSideEncryption"] == {"enabled": True}
+    assert table.inputs["pointInTimeRecovery"] == {"enabled": True}
+    assert table.inputs["deletionProtectionEnabled"] is False
+
+
+def test_table_switches():
+    rec = evaluate_socket(
+        "chat", table={"point_in_time_recovery": False, "deletion_protection": True}
+    )
+    table = rec.named("chat-connections-table")
+    assert table.inputs["pointInTimeRecovery"] == {"enabled": False}
+    assert table.inputs["deletionProtectionEnabled"] is True
