@@ -131,6 +131,7 @@ MAX_TOKEN_BYTES: Final = 8192
 # -- the client protocol -----------------------------------------------------------------------
 
 #: Room ids: 1-128 letters, digits and ``-_.:``; keeps keys, logs and URLs unambiguous.
+#: Use ``fullmatch``: ``match`` would let ``$`` accept a trailing newline.
 ROOM_ID_PATTERN: Final = re.compile(r"^[A-Za-z0-9_.:\-]{1,128}$")
 #: The application subprotocol a browser offers beside its token
 #: (``new WebSocket(url, ["realtime-socket", token])``); ``$connect`` echoes it.

@@ -436,7 +436,7 @@ class ResolvedArgs:
 
 def namespace_problem(name: Any) -> str | None:
     """Why ``name`` cannot name a namespace, or None: it prefixes every resource name."""
-    if isinstance(name, str) and NAMESPACE_PATTERN.match(name):
+    if isinstance(name, str) and NAMESPACE_PATTERN.fullmatch(name):
         return None
     return f"must be 1-24 lowercase letters, digits or -, starting with a letter; got {name!r}"
 

@@ -29,7 +29,7 @@ def validate_room_id(value: str | None) -> str:
     """Return ``value`` if it is a valid room id, else raise ``ValueError`` with the reason."""
     if value is None or value == "":
         raise ValueError("room_id query parameter is required")
-    if not ROOM_ID_PATTERN.match(value):
+    if not ROOM_ID_PATTERN.fullmatch(value):
         raise ValueError("room_id must be 1-128 characters of letters, digits and -_.:")
     return value
 

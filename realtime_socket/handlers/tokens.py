@@ -155,7 +155,7 @@ class Verifier:
         if header.get("alg") not in self.config.algorithms:
             raise AuthError("token algorithm is not one of the configured algorithms")
         kid = header.get("kid")
-        if kid is not None and (not isinstance(kid, str) or not _KID.match(kid) or ".." in kid):
+        if kid is not None and (not isinstance(kid, str) or not _KID.fullmatch(kid) or ".." in kid):
             raise AuthError("token kid has invalid characters")
         key = self._hmac_key() if self.config.is_hmac else self._jwks_key(token)
         try:

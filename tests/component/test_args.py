@@ -189,7 +189,7 @@ def test_other_settings(args, path):
     assert path in problems(**args)
 
 
-@pytest.mark.parametrize("name", ["", "Chat", "1chat", "chat_room", "x" * 25])
+@pytest.mark.parametrize("name", ["", "Chat", "1chat", "chat_room", "x" * 25, "chat\n"])
 def test_namespace_names(name):
     assert "name" in problems(name)
 

@@ -1,4 +1,4 @@
-"""ping answers pong; $default answers an error frame naming the supported actions."""
+"""$default answers an error frame naming the supported actions."""
 
 from __future__ import annotations
 
@@ -6,16 +6,8 @@ import json
 
 import pytest
 
-from realtime_socket.handlers import default, ping
+from realtime_socket.handlers import default
 from tests.support.helpers import FakeContext, load_event
-
-
-def test_ping_answers_pong_through_the_route_response():
-    event = load_event("sendmessage", routeKey="ping")
-    event["body"] = '{"action":"ping"}'
-    answer = ping.handler(event, FakeContext())
-    assert answer["statusCode"] == 200
-    assert json.loads(answer["body"]) == {"type": "pong"}
 
 
 @pytest.mark.parametrize(
