@@ -3,43 +3,17 @@
 from __future__ import annotations
 
 import json
-import shutil
-from pathlib import Path
 
 import pulumi
 import pytest
-import yaml
 
-from realtime_socket.tools import cli, stack_files
-from realtime_socket.tools.recording import Recording, evaluate
-from tests.support.helpers import ROOT
-
-
-def run_stack(project_dir: Path = ROOT, stack: str = "dev") -> Recording:
-    cfg = stack_files.load(project_dir, stack)
-    return evaluate(
-        cfg.program,
-        project=cfg.project,
-        stack=cfg.stack,
-        config=cfg.config,
-        secret_keys=cfg.secret_keys,
-    )
+from realtime_socket.tools.recording import Recording
+from tests.support.stack_project import copy_project, run_stack
 
 
 @pytest.fixture(scope="module")
 def dev() -> Recording:
     return run_stack()
-
-
-def copy_project(tmp_path: Path, namespaces: list | None = None, **config) -> Path:
-    for name in ("Pulumi.yaml", "__main__.py"):
-        shutil.copy(ROOT / name, tmp_path / name)
-    data = yaml.safe_load((ROOT / "Pulumi.dev.yaml").read_text())
-    if namespaces is not None:
-        data["config"]["realtime-socket:namespaces"] = namespaces
-    data["config"].update(config)
-    (tmp_path / "Pulumi.dev.yaml").write_text(yaml.safe_dump(data))
-    return tmp_path
 
 
 def test_dev_stack_has_two_isolated_namespaces(dev):
@@ -140,45 +114,3 @@ def test_a_bad_namespace_setting_names_the_namespace(tmp_path):
     project = copy_project(tmp_path, [{"name": "chat", "stage_name": "bad stage"}])
     with pytest.raises(pulumi.InputPropertiesError, match=r"'chat'.*\n.*stage_name"):
         run_stack(project)
-
-
-def test_secure_values_get_stand_ins_and_are_reported(tmp_path):
-    project = copy_project(tmp_path, **{"realtime-socket:jwtSecret": {"secure": "v1:abc"}})
-    cfg = stack_files.load(project, "dev")
-    assert cfg.stand_ins == ["realtime-socket:jwtSecret"]
-    assert cfg.config["realtime-socket:jwtSecret"] == stack_files.DEV_JWT_SECRET
-    assert "realtime-socket:jwtSecret" in cfg.secret_keys
-
-
-def test_missing_stack_file_is_a_clear_error(tmp_path, capsys):
-    shutil.copy(ROOT / "Pulumi.yaml", tmp_path / "Pulumi.yaml")
-    code = cli.main(["plan", "--stack", "prod", "--project-dir", str(tmp_path)])
-    assert code == 2
-    assert "Pulumi.prod.yaml not found" in capsys.readouterr().err
-
-
-def test_plan_prints_the_tree_and_outputs(capsys):
-    assert cli.main(["plan", "--project-dir", str(ROOT)]) == 0
-    out = capsys.readouterr().out
-    assert "note: realtime-socket:jwtSecret is a local development stand-in" in out
-    assert "realtime-socket:index:RealtimeSocket chat\n" in out
-    assert "  Route chat-connect-route  $connect auth=CUSTOM" in out
-    assert "  Stage telemetry-stage  stage=live burst=1000 rate=2000 logging=INFO" in out
-    # each function sits, with its role, policy and logs, under its Function component
-    lines = out.splitlines()
-    part = lines.index("  realtime-socket:index:Function chat-authorizer-function")
-    assert lines[part + 1 : part + 5] == [
-        "    LogGroup chat-authorizer-logs  /realtime-socket/realtime-socket/dev/chat/authorizer"
-        " retention=30d",
-        "    Role chat-authorizer-role",
-        "    RolePolicy chat-authorizer-policy",
-        "    Function chat-authorizer-fn  realtime_socket.handlers.authorizer.handler"
-        " python3.12 ['arm64'] 256MB 10s",
-    ]
-    assert "\nOutputs:\n  chat: {url: wss://" in out
-
-
-def test_plan_reports_validation_errors(tmp_path, capsys):
-    project = copy_project(tmp_path, [{"name": "chat", "throttling": {"burst_limit": -5}}])
-    assert cli.main(["plan", "--project-dir", str(project)]) == 2
-    assert "throttling.burst_limit" in capsys.readouterr().err

@@ -17,8 +17,8 @@ from websockets.frames import Frame, Opcode
 from websockets.sync.client import connect
 
 from bench.scenarios.attacks import attack_tokens
-from tests.local.test_runtime_e2e import assert_silent, recv_json, send
 from tests.support.helpers import mint
+from tests.support.ws_client import assert_silent, recv_json, send
 
 
 @pytest.fixture(scope="module")

@@ -14,35 +14,15 @@ import json
 import socket
 import time
 from pathlib import Path
-from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
-from websockets.exceptions import ConnectionClosed, InvalidStatus
-from websockets.sync.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed
+from websockets.sync.client import connect
 
 from realtime_socket.contract import MAX_FRAME_BYTES, MAX_MESSAGE_BYTES, Table
 from tests.support.helpers import mint
-
-
-def recv_json(ws: ClientConnection, timeout: float = 10) -> dict[str, Any]:
-    return json.loads(ws.recv(timeout=timeout))
-
-
-def assert_silent(ws: ClientConnection, timeout: float = 0.5) -> None:
-    with pytest.raises(TimeoutError):
-        ws.recv(timeout=timeout)
-
-
-def handshake_status(url: str, **kwargs: Any) -> int:
-    with pytest.raises(InvalidStatus) as refused:
-        connect(url, **kwargs)
-    return refused.value.response.status_code
-
-
-def send(ws: ClientConnection, frame: Any) -> None:
-    ws.send(frame if isinstance(frame, str | bytes) else json.dumps(frame))
-
+from tests.support.ws_client import assert_silent, handshake_status, recv_json, send
 
 # -- rooms and namespaces -------------------------------------------------------------------
 
@@ -215,12 +195,6 @@ def test_handler_error_or_timeout_sends_internal_server_error_and_keeps_the_conn
         assert frame["connectionId"].endswith("=")
         send(ws, {"action": "ping"})
         assert recv_json(ws) == {"type": "pong"}
-
-
-def test_work_left_running_after_return_does_not_happen(rt):
-    with connect(rt.url()) as ws:
-        send(ws, {"action": "forget"})
-        assert_silent(ws, 1.5)
 
 
 # -- @connections -------------------------------------------------------------------------

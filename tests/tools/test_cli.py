@@ -1,5 +1,5 @@
-"""The command line: `realtime-socket dev` as a user runs it, `token`, and the README's
-own quick start driven by a real wscat client."""
+"""The command line: `realtime-socket dev` as a user runs it, `token`, the README's own quick
+start driven by a real wscat client, and how `plan` and `cost` take arguments and report errors."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from websockets.sync.client import connect
 
 from realtime_socket.tools import cli
 from tests.support.helpers import ROOT
+from tests.support.stack_project import copy_project
 
 WSCAT = shutil.which(
     "wscat", path=f"{ROOT / 'node_modules' / '.bin'}{os.pathsep}{os.environ['PATH']}"
@@ -197,3 +198,50 @@ def test_readme_quick_start_commands_work_verbatim():
 def test_the_printed_wscat_command_carries_the_token_the_way_the_stack_accepts(carriers, expected):
     """The first accepted carrier decides, and the query carrier uses the stack's parameter."""
     assert cli._wscat_command("ws://h/chat", "T", carriers, "jwt") == expected
+
+
+def test_missing_stack_file_is_a_clear_error(tmp_path, capsys):
+    shutil.copy(ROOT / "Pulumi.yaml", tmp_path / "Pulumi.yaml")
+    code = cli.main(["plan", "--stack", "prod", "--project-dir", str(tmp_path)])
+    assert code == 2
+    assert "Pulumi.prod.yaml not found" in capsys.readouterr().err
+
+
+def test_plan_reports_validation_errors(tmp_path, capsys):
+    project = copy_project(tmp_path, [{"name": "chat", "throttling": {"burst_limit": -5}}])
+    assert cli.main(["plan", "--project-dir", str(project)]) == 2
+    assert "throttling.burst_limit" in capsys.readouterr().err
+
+
+def test_cli_prints_the_breakdown(capsys):
+    code = cli.main(
+        ["cost", "--connections", "1000", "--rooms", "10", "--messages-per-second", "1",
+         "--message-bytes", "1000", "--memory", "1024"]
+    )  # fmt: skip
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "prices read on 2026-11-29" in out
+    assert "API Gateway messages" in out and "265.43" in out
+    assert "The Scan-based design costs 1.34x as much." in out
+
+
+GOOD = {"--connections": "1", "--rooms": "1", "--messages-per-second": "1", "--message-bytes": "1"}
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"--connections": "0"},
+        {"--message-bytes": "200000"},
+        {"--messages-per-second": "-1"},
+        {"--connections": "x"},
+        {"--architecture": "sparc"},
+        {"--connected-fraction": "1.5"},
+    ],
+)
+def test_cli_refuses_bad_input(bad, capsys):
+    args = [part for item in {**GOOD, **bad}.items() for part in item]
+    with pytest.raises(SystemExit) as exited:
+        cli.main(["cost", *args])
+    assert exited.value.code == 2
+    assert "error:" in capsys.readouterr().err

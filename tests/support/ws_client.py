@@ -1,0 +1,29 @@
+"""Small helpers for driving the local runtime with synchronous WebSocket clients."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from websockets.exceptions import InvalidStatus
+from websockets.sync.client import ClientConnection, connect
+
+
+def recv_json(ws: ClientConnection, timeout: float = 10) -> dict[str, Any]:
+    return json.loads(ws.recv(timeout=timeout))
+
+
+def assert_silent(ws: ClientConnection, timeout: float = 0.5) -> None:
+    with pytest.raises(TimeoutError):
+        ws.recv(timeout=timeout)
+
+
+def handshake_status(url: str, **kwargs: Any) -> int:
+    with pytest.raises(InvalidStatus) as refused:
+        connect(url, **kwargs)
+    return refused.value.response.status_code
+
+
+def send(ws: ClientConnection, frame: Any) -> None:
+    ws.send(frame if isinstance(frame, str | bytes) else json.dumps(frame))
