@@ -58,7 +58,7 @@ def test_jwt_attack_is_refused_at_the_handshake_with_a_generic_reason(rt, elsewh
     status, body = refused(f"{rt.runtime.ws_url('chat')}?room_id=lobby&token={quote(token)}")
     if name == "over-8-kb":
         # The HTTP layer's request-line limit (8 KB) answers before the authorizer could;
-        # the authorizer's own 8 KB cap is proven in tests/handlers/test_authorizer.py.
+        # the authorizer's own 8 KB cap is proven in tests/handlers/test_tokens.py.
         assert status == 414
     else:
         assert (status, body) == (401, b"Unauthorized")
