@@ -136,12 +136,17 @@ def function_policy(
 
 
 def publish_policy(*, table_arn: str, execution_arn: str, stage: str) -> str:
-    """What ``grant_publish`` gives another service: find a room's members and post to them."""
+    """What ``grant_publish`` gives another service: exactly what ``Publisher.publish`` calls.
+
+    Query the room index for a room's members, post to them, and delete the rows of those
+    that answered 410 (BatchWriteItem), as the ``sendmessage`` fan-out does.
+    """
     return json.dumps(
         {
             "Version": "2012-10-17",
             "Statement": [
                 _statement(["dynamodb:Query"], [f"{table_arn}/index/{ROOM_INDEX}"]),
+                _statement(["dynamodb:BatchWriteItem"], [table_arn]),
                 _statement(
                     ["execute-api:ManageConnections"],
                     manage_connections_arns(execution_arn, stage, ["POST"]),

@@ -92,7 +92,9 @@ class RealtimeSocket(pulumi.ComponentResource):
     def grant_publish(self, role: aws.iam.Role) -> aws.iam.RolePolicy:
         """Let another service's role push to this socket's rooms, and nothing more.
 
-        Grants ``dynamodb:Query`` on the room index (to find a room's connections) and
+        Grants exactly what :class:`realtime_socket.publish.Publisher` calls:
+        ``dynamodb:Query`` on the room index (to find a room's connections),
+        ``dynamodb:BatchWriteItem`` on the table (to remove rows that answered 410) and
         ``execute-api:ManageConnections`` on ``POST @connections`` of this stage.
         """
         stage = self._cfg.stage_name

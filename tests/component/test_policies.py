@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+from realtime_socket.component import policies
 from tests.support.recorded_socket import arns_of as _arns
 from tests.support.recorded_socket import statements_of as _statements
 
@@ -30,6 +31,24 @@ def test_sendmessage_reads_its_row_queries_the_room_index_and_posts(chat_recordi
         ("logs:CreateLogStream", "logs:PutLogEvents"): [f"{logs}:*"],
         ("dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:BatchWriteItem"): [table],
         ("dynamodb:Query",): [f"{table}/index/room-index"],
+        ("execute-api:ManageConnections",): [f"{execution}/live/POST/@connections/*"],
+    }
+
+
+def test_publish_queries_the_room_index_deletes_gone_rows_and_posts():
+    """grant_publish's policy: Publisher.publish also deletes 410 rows, so BatchWriteItem.
+
+    Without it the clean-up the sendmessage fan-out does would be AccessDenied for a
+    backend (tests/test_publish.py checks the calls against this policy).
+    """
+    table = "arn:aws:dynamodb:us-east-1:111122223333:table/t"
+    execution = "arn:aws:execute-api:us-east-1:111122223333:abc123"
+    document = json.loads(
+        policies.publish_policy(table_arn=table, execution_arn=execution, stage="live")
+    )
+    assert {tuple(s["Action"]): s["Resource"] for s in document["Statement"]} == {
+        ("dynamodb:Query",): [f"{table}/index/room-index"],
+        ("dynamodb:BatchWriteItem",): [table],
         ("execute-api:ManageConnections",): [f"{execution}/live/POST/@connections/*"],
     }
 

@@ -1,0 +1,285 @@
+"""Push from your backend: publish a message to every connection in a room.
+
+Usage::
+
+    from realtime_socket.publish import Publisher
+
+    publisher = Publisher.from_stack_output(outputs["chat"])  # pulumi stack output chat
+    result = publisher.publish("lobby", {"text": "deploy finished"})
+    result.delivered, result.gone, result.failed
+
+The path is the ``sendmessage`` handler's, with the same code: the room's members come from
+a Query on the room index (:func:`~realtime_socket.handlers.connections.room_members`), the
+frame is :func:`~realtime_socket.handlers.protocol.message_frame` with ``from`` set to the
+sender, the posts go through the fan-out engine
+(:class:`~realtime_socket.handlers.fanout.ConnectionsApi`: SigV4-signed, keep-alive, bounded
+concurrency, botocore's retry rules) and the rows of connections that answer 410 are
+deleted with :func:`~realtime_socket.handlers.connections.delete_many`. The calls are
+exactly what ``RealtimeSocket.grant_publish`` allows: ``dynamodb:Query`` on the room index,
+``dynamodb:BatchWriteItem`` on the table and ``POST @connections``.
+
+Credentials and region come from boto3's usual chain (or the ``session`` passed in). For the
+local runtime (``realtime-socket dev``) set ``AWS_ENDPOINT_URL`` to its AWS APIs endpoint and
+pass the ``@connections`` URL it prints as ``management_endpoint``.
+
+This module imports boto3 and the Lambda handlers' modules, never pulumi: backends and Lambda
+functions can use it without the component's dependencies.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import threading
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+import boto3
+from botocore.config import Config
+
+from realtime_socket.contract import (
+    DEFAULT_FANOUT_CONCURRENCY,
+    MAX_MESSAGE_BYTES,
+    ROOM_ID_PATTERN,
+    Table,
+)
+from realtime_socket.handlers import connections, protocol
+from realtime_socket.handlers.fanout import ConnectionsApi
+
+if TYPE_CHECKING:
+    from botocore.credentials import Credentials
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+__all__ = ["PublishResult", "Publisher"]
+
+_logger = logging.getLogger(__name__)
+
+#: ``https://{api}.execute-api.{region}.amazonaws.com/{stage}``: the region to sign for.
+_EXECUTE_API_HOST = re.compile(r"^[a-z0-9]+\.execute-api\.([a-z0-9-]+)\.amazonaws\.com(\.cn)?$")
+#: The keys :meth:`Publisher.from_stack_output` needs from a namespace's stack output.
+_OUTPUT_KEYS = ("table_name", "management_endpoint")
+
+
+def _running_loop() -> bool:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
+
+
+@dataclass(frozen=True)
+class PublishResult:
+    """What became of one publish, per connection in the room."""
+
+    #: Posts the ``@connections`` API accepted.
+    delivered: int = 0
+    #: Connections that answered 410 Gone; their rows were deleted.
+    gone: int = 0
+    #: Posts that still failed after botocore's retry budget (logged with their error).
+    failed: int = 0
+
+
+class Publisher:
+    """Posts server-side messages to the rooms of one namespace (one ``RealtimeSocket``).
+
+    Thread-safe, and meant to live as long as the process: it keeps its DynamoDB client and
+    keep-alive connections to the ``@connections`` endpoint between calls. Each publish posts
+    at most ``concurrency`` messages at a time; concurrent publishes each get their own
+    connections.
+    """
+
+    def __init__(
+        self,
+        table_name: str,
+        management_endpoint: str,
+        region: str | None = None,
+        *,
+        room_index: str = Table.ROOM_INDEX,
+        concurrency: int = DEFAULT_FANOUT_CONCURRENCY,
+        session: boto3.session.Session | None = None,
+    ) -> None:
+        if not table_name:
+            raise ValueError("table_name is required")
+        parts = urlsplit(management_endpoint)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(
+                f"management_endpoint must be the @connections URL "
+                f"(https://<api>.execute-api.<region>.amazonaws.com/<stage>), "
+                f"not {management_endpoint!r}"
+            )
+        self._session = session or boto3.session.Session()
+        found = _EXECUTE_API_HOST.match(parts.hostname)
+        resolved = region or (found.group(1) if found else None) or self._session.region_name
+        if not resolved:
+            raise ValueError("no AWS region: pass region= or set AWS_REGION")
+        self.table_name = table_name
+        self.management_endpoint = management_endpoint.rstrip("/")
+        self.region: str = resolved
+        self.room_index = room_index
+        self.concurrency = concurrency
+        # The handlers' client settings: standard retries, 6 attempts (delete_many reads them).
+        self._db: DynamoDBClient = self._session.client(
+            "dynamodb",
+            region_name=self.region,
+            config=Config(retries={"mode": "standard", "total_max_attempts": 6}),
+        )
+        self._credentials: Credentials | None = None
+        self._idle: list[ConnectionsApi] = []
+        self._lock = threading.Lock()
+        self._closed = False
+
+    @classmethod
+    def from_stack_output(
+        cls,
+        output: Mapping[str, Any],
+        *,
+        region: str | None = None,
+        session: boto3.session.Session | None = None,
+    ) -> Publisher:
+        """A publisher for one namespace's stack output (``pulumi stack output <namespace>``).
+
+        The stack program exports ``url``, ``management_endpoint``, ``custom_url`` and
+        ``table_name`` per namespace; the last two are what publishing needs.
+        """
+        missing = [key for key in _OUTPUT_KEYS if not output.get(key)]
+        if missing:
+            raise ValueError(
+                f"the stack output lacks {', '.join(missing)}; pass the dict exported for one "
+                "namespace (pulumi stack output --json <namespace>)"
+            )
+        return cls(
+            table_name=str(output["table_name"]),
+            management_endpoint=str(output["management_endpoint"]),
+            region=region,
+            session=session,
+        )
+
+    # -- publishing --------------------------------------------------------------------
+
+    def publish(self, room: str, data: Any, *, sender: str = "server") -> PublishResult:
+        """Send ``data`` to every connection in ``room`` as a ``message`` frame from ``sender``.
+
+        Every member receives ``{"type":"message","room":room,"from":sender,"data":data,
+        "id":…,"ts":…}``, the frame a client's ``sendmessage`` produces. Connections that are
+        gone (410) are deleted from the table and counted in ``gone``; a post that still
+        fails after the retries is counted in ``failed``.
+
+        Raises:
+            ValueError: ``room`` is not a valid room id, ``sender`` is empty, or the frame is
+                over API Gateway's 128 KB message limit; raised before any AWS call.
+            TypeError: ``data`` is not JSON-serialisable.
+            RuntimeError: called on a running event loop (use :meth:`publish_async`).
+        """
+        frame = self._frame(room, data, sender)
+        if _running_loop():
+            # The fan-out runs its own event loop, which cannot run inside another one.
+            raise RuntimeError(
+                "publish() was called from a running event loop: use publish_async()"
+            )
+        return self._deliver(room, frame)
+
+    async def publish_async(self, room: str, data: Any, *, sender: str = "server") -> PublishResult:
+        """:meth:`publish` for asyncio backends: validates at once, then runs off the loop.
+
+        The DynamoDB calls (boto3) and the fan-out (its own event loop) run in a worker
+        thread, so the caller's event loop keeps serving while the room is posted to.
+        """
+        frame = self._frame(room, data, sender)
+        return await asyncio.to_thread(self._deliver, room, frame)
+
+    @staticmethod
+    def _frame(room: str, data: Any, sender: str) -> bytes:
+        """Validate a publish and return the encoded frame; makes no AWS call."""
+        if not isinstance(room, str) or not ROOM_ID_PATTERN.fullmatch(room):
+            raise ValueError(f"invalid room {room!r}: room ids are 1-128 letters, digits and -_.:")
+        if not isinstance(sender, str) or not sender:
+            raise ValueError("sender must be a non-empty string")
+        frame = protocol.encode(protocol.message_frame(room, sender, data))
+        if len(frame) > MAX_MESSAGE_BYTES:
+            raise ValueError(
+                f"the message frame is {len(frame)} bytes; API Gateway's limit is "
+                f"{MAX_MESSAGE_BYTES}"
+            )
+        return frame
+
+    def _deliver(self, room: str, frame: bytes) -> PublishResult:
+        members = list(connections.room_members(self._db, self.table_name, self.room_index, room))
+        with self._api() as api:
+            result = api.broadcast(members, frame)
+        if result.gone:
+            try:
+                connections.delete_many(self._db, self.table_name, result.gone)
+            except connections.UnprocessedDeletes as exc:
+                # The messages went out: raising would invite a retry that posts them twice.
+                # The rows left expire through the table's TTL.
+                _logger.warning(
+                    "%s",
+                    exc,
+                    extra={"event": "cleanup_incomplete", "rows": len(exc.connection_ids)},
+                )
+        return PublishResult(
+            delivered=result.delivered, gone=len(result.gone), failed=len(result.failed)
+        )
+
+    # -- the @connections posters ------------------------------------------------------
+
+    @contextmanager
+    def _api(self) -> Iterator[ConnectionsApi]:
+        """A poster no other thread is using: each runs its own event loop."""
+        with self._lock:
+            if self._closed:
+                raise RuntimeError("the publisher is closed")
+            api = self._idle.pop() if self._idle else None
+        if api is None:
+            api = self._new_api()
+        try:
+            yield api
+        finally:
+            with self._lock:
+                keep = not self._closed
+                if keep:
+                    self._idle.append(api)
+            if not keep:
+                api.close()
+
+    def _new_api(self) -> ConnectionsApi:
+        with self._lock:  # boto3 sessions are not thread-safe; resolve the chain once
+            if self._credentials is None:
+                self._credentials = self._session.get_credentials()
+            credentials = self._credentials
+        if credentials is None:
+            raise RuntimeError("no AWS credentials to sign @connections requests with")
+        return ConnectionsApi(
+            self.management_endpoint,
+            region=self.region,
+            # Refreshable credentials (roles, SSO) renew themselves when frozen per broadcast.
+            credentials=credentials.get_frozen_credentials,
+            concurrency=self.concurrency,
+        )
+
+    # -- lifetime ----------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Close the keep-alive connections; later publishes raise ``RuntimeError``."""
+        with self._lock:
+            self._closed = True
+            idle, self._idle = self._idle, []
+        for api in idle:
+            api.close()
+
+    def __enter__(self) -> Publisher:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()

@@ -1,0 +1,333 @@
+"""Publisher: server-side push to a room, on the sendmessage handler's own code.
+
+Against moto and the scripted loopback ``@connections`` endpoint of the handler tests, plus
+one run through a real local runtime with WebSocket clients.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pulumi
+import pytest
+from websockets.sync.client import connect
+
+from realtime_socket import RealtimeSocket
+from realtime_socket.component import policies
+from realtime_socket.contract import MAX_MESSAGE_BYTES, Table
+from realtime_socket.handlers import connections, protocol
+from realtime_socket.publish import Publisher, PublishResult
+from tests.handlers.conftest import endpoint as endpoint  # the handler tests' fixtures
+from tests.handlers.conftest import table as table
+from tests.support.helpers import ROOT, ScriptedConnections, jwt_args, mint
+from tests.support.runtime_harness import RunningRuntime, model_of
+from tests.support.ws_client import assert_silent, recv_json
+
+MEMBERS = {"A": "lobby", "B": "lobby", "C": "lobby", "D": "other"}
+
+
+def _join(db: Any, table_name: str, rooms: dict[str, str]) -> None:
+    now = int(time.time() * 1000)
+    for cid, room in rooms.items():
+        conn = connections.Connection(cid, room, f"user-{cid}", now)
+        connections.put(db, table_name, conn, ttl_seconds=600)
+
+
+def _record_calls(publisher: Publisher) -> list[tuple[str, str | None]]:
+    """Every DynamoDB operation the publisher's client makes, with the index it names."""
+    seen: list[tuple[str, str | None]] = []
+    publisher._db.meta.events.register(
+        "provide-client-params.dynamodb",
+        lambda params, model, **_: seen.append((model.name, params.get("IndexName"))),
+    )
+    return seen
+
+
+@pytest.fixture
+def room(table: Any, endpoint: ScriptedConnections) -> Iterator[tuple[Any, Publisher]]:
+    """A table holding A, B and C in ``lobby`` and D in ``other``, and a publisher to it."""
+    db, cfg = table
+    _join(db, cfg.table_name, MEMBERS)
+    publisher = Publisher(
+        table_name=cfg.table_name, management_endpoint=endpoint.endpoint, concurrency=4
+    )
+    yield db, publisher
+    publisher.close()
+
+
+# -- publish ----------------------------------------------------------------------------------
+
+
+def test_every_member_gets_the_message_frame_from_the_sender(room, endpoint):
+    """Each lobby member gets sendmessage's frame with ``from`` = sender; other rooms nothing."""
+    _, publisher = room
+    result = publisher.publish("lobby", {"text": "deployed"}, sender="deploy-bot")
+    assert result == PublishResult(delivered=3, gone=0, failed=0)
+    frames = [endpoint.frames(cid) for cid in "ABC"]
+    assert all(len(f) == 1 for f in frames)
+    first = frames[0][0]
+    assert set(first) == set(protocol.message_frame("r", "s", None))
+    assert (first["type"], first["room"], first["from"], first["data"]) == (
+        "message",
+        "lobby",
+        "deploy-bot",
+        {"text": "deployed"},
+    )
+    assert len(first["id"]) == 32 and int(first["id"], 16) >= 0
+    assert abs(first["ts"] - time.time() * 1000) < 60_000
+    assert frames[1][0] == frames[2][0] == first  # one frame, one id, posted to all
+    assert endpoint.frames("D") == []
+
+
+def test_sender_defaults_to_server_and_an_empty_room_posts_nothing(room, endpoint):
+    """Without ``sender`` the frame is from "server"; a room with no members costs no POST."""
+    _, publisher = room
+    assert publisher.publish("other", 1).delivered == 1
+    assert endpoint.frames("D")[0]["from"] == "server"
+    assert publisher.publish("empty", 1) == PublishResult(0, 0, 0)
+    assert sum(endpoint.attempts.values()) == 1
+
+
+def test_a_gone_connection_is_counted_and_its_row_deleted(room, endpoint):
+    """A 410 counts as gone and deletes exactly that row, as the sendmessage fan-out does."""
+    db, publisher = room
+    endpoint.script["B"] = [410]
+    result = publisher.publish("lobby", "hi")
+    assert result == PublishResult(delivered=2, gone=1, failed=0)
+    assert endpoint.attempts["B"] == 1
+    assert connections.get(db, publisher.table_name, "B") is None
+    for cid in "ACD":
+        assert connections.get(db, publisher.table_name, cid) is not None
+
+
+def test_a_persistent_500_is_counted_failed_after_the_retries(room, endpoint):
+    """Three 500s (botocore's standard attempts) count as failed; the row stays."""
+    db, publisher = room
+    endpoint.script["C"] = [500, 500, 500]
+    result = publisher.publish("lobby", "hi")
+    assert result == PublishResult(delivered=2, gone=0, failed=1)
+    assert endpoint.attempts["C"] == 3
+    assert connections.get(db, publisher.table_name, "C") is not None
+
+
+def test_a_transient_429_is_retried_and_delivered(room, endpoint):
+    """429 then 200 is one delivery, not a failure."""
+    _, publisher = room
+    endpoint.script["A"] = [429]
+    assert publisher.publish("lobby", "hi") == PublishResult(delivered=3, gone=0, failed=0)
+    assert endpoint.attempts["A"] == 2
+
+
+@pytest.mark.parametrize(
+    "bad", ["", "two words", "x" * 129, "lobby\n", "../x", "caf\u00e9", "a\x00b", None, 7]
+)
+def test_an_invalid_room_raises_before_any_call(room, endpoint, bad):
+    """A room id the contract refuses is a ValueError before DynamoDB or @connections."""
+    _, publisher = room
+    calls = _record_calls(publisher)
+    with pytest.raises(ValueError, match="invalid room"):
+        publisher.publish(bad, "hi")
+    assert calls == [] and endpoint.attempts == {}
+
+
+def test_oversized_data_raises_before_any_call_and_the_limit_itself_is_sent(room, endpoint):
+    """A frame of 128 KB + 1 byte is a ValueError with no call; exactly 128 KB is delivered."""
+    _, publisher = room
+    calls = _record_calls(publisher)
+    overhead = len(protocol.encode(protocol.message_frame("other", "server", "")))
+    with pytest.raises(ValueError, match=f"limit is {MAX_MESSAGE_BYTES}"):
+        publisher.publish("other", "x" * (MAX_MESSAGE_BYTES - overhead + 1))
+    assert calls == [] and endpoint.attempts == {}
+    assert publisher.publish("other", "x" * (MAX_MESSAGE_BYTES - overhead)).delivered == 1
+    assert len(endpoint.posts["D"][0]) == MAX_MESSAGE_BYTES
+
+
+def test_an_empty_sender_raises_before_any_call(room, endpoint):
+    """``sender=""`` is refused: every frame names who sent it."""
+    _, publisher = room
+    with pytest.raises(ValueError, match="sender"):
+        publisher.publish("lobby", 1, sender="")
+    assert endpoint.attempts == {}
+
+
+def test_a_closed_publisher_refuses_to_publish(room):
+    """After close() a publish raises instead of opening new connections."""
+    _, publisher = room
+    publisher.close()
+    with pytest.raises(RuntimeError, match="closed"):
+        publisher.publish("lobby", 1)
+
+
+# -- construction -----------------------------------------------------------------------------
+
+
+def test_from_stack_output_takes_a_namespaces_export(table, endpoint):
+    """The dict the stack program exports per namespace builds a working publisher."""
+    db, cfg = table
+    _join(db, cfg.table_name, {"A": "lobby"})
+    output = {
+        "url": "ws://127.0.0.1/chat",
+        "management_endpoint": endpoint.endpoint,
+        "custom_url": None,
+        "table_name": cfg.table_name,
+    }
+    with Publisher.from_stack_output(output) as publisher:
+        assert publisher.table_name == cfg.table_name
+        assert publisher.management_endpoint == endpoint.endpoint
+        assert publisher.publish("lobby", "hi").delivered == 1
+
+
+def test_from_stack_output_names_what_is_missing():
+    """A dict without table_name or management_endpoint is a ValueError naming the key."""
+    with pytest.raises(ValueError, match="table_name"):
+        Publisher.from_stack_output({"url": "wss://x", "management_endpoint": "https://x/live"})
+    with pytest.raises(ValueError, match="management_endpoint"):
+        Publisher.from_stack_output({"table_name": "t"})
+
+
+def test_the_region_is_the_endpoints_unless_given(monkeypatch):
+    """Posts are signed for the API's own region, read from its execute-api host."""
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    url = "https://abc123.execute-api.eu-west-2.amazonaws.com/live"
+    assert Publisher("t", url).region == "eu-west-2"
+    assert Publisher("t", url, region="eu-central-1").region == "eu-central-1"
+    assert Publisher("t", "http://127.0.0.1:8081/chat/live").region == "us-east-1"
+    with pytest.raises(ValueError, match="management_endpoint"):
+        Publisher("t", "abc123.execute-api.eu-west-2.amazonaws.com/live")
+
+
+# -- asyncio ----------------------------------------------------------------------------------
+
+
+def test_publish_async_delivers_and_runs_concurrently(room, endpoint):
+    """Two concurrent publish_async calls on one publisher both deliver in full."""
+    _, publisher = room
+
+    async def main() -> list[PublishResult]:
+        return list(
+            await asyncio.gather(
+                publisher.publish_async("lobby", "to lobby", sender="a"),
+                publisher.publish_async("other", "to other", sender="b"),
+            )
+        )
+
+    lobby, other = asyncio.run(main())
+    assert lobby == PublishResult(delivered=3, gone=0, failed=0)
+    assert other == PublishResult(delivered=1, gone=0, failed=0)
+    assert [f["from"] for f in endpoint.frames("D")] == ["b"]
+    assert [f["data"] for f in endpoint.frames("A")] == ["to lobby"]
+
+
+def test_publish_async_validates_before_any_call(room, endpoint):
+    """The async variant refuses a bad room with the same ValueError and no call."""
+    _, publisher = room
+    with pytest.raises(ValueError, match="invalid room"):
+        asyncio.run(publisher.publish_async("no spaces", 1))
+    assert endpoint.attempts == {}
+
+
+def test_sync_publish_on_a_running_loop_points_to_publish_async(room, endpoint):
+    """Calling publish() inside a coroutine raises before any call instead of half-running."""
+    _, publisher = room
+    calls = _record_calls(publisher)
+
+    async def main() -> None:
+        publisher.publish("lobby", 1)
+
+    with pytest.raises(RuntimeError, match="publish_async"):
+        asyncio.run(main())
+    assert calls == [] and endpoint.attempts == {}
+
+
+# -- IAM --------------------------------------------------------------------------------------
+
+
+def test_grant_publish_allows_exactly_what_publish_calls(room, endpoint):
+    """The DynamoDB calls of a publish with a 410 equal publish_policy's, and it only POSTs."""
+    _, publisher = room
+    calls = _record_calls(publisher)
+    endpoint.script["B"] = [410]
+    assert publisher.publish("lobby", "hi").gone == 1
+    table_arn = "arn:aws:dynamodb:us-east-1:111122223333:table/t"
+    execution_arn = "arn:aws:execute-api:us-east-1:111122223333:abc123"
+    document = json.loads(
+        policies.publish_policy(table_arn=table_arn, execution_arn=execution_arn, stage="live")
+    )
+    allowed: set[tuple[str, str | None]] = set()
+    posts: list[str] = []
+    for statement in document["Statement"]:
+        for action in statement["Action"]:
+            for resource in statement["Resource"]:
+                if action == "execute-api:ManageConnections":
+                    posts.append(resource)
+                elif resource == table_arn:
+                    allowed.add((action.removeprefix("dynamodb:"), None))
+                else:
+                    index = resource.removeprefix(f"{table_arn}/index/")
+                    allowed.add((action.removeprefix("dynamodb:"), index))
+    assert set(calls) == allowed == {("Query", Table.ROOM_INDEX), ("BatchWriteItem", None)}
+    assert posts == [f"{execution_arn}/live/POST/@connections/*"]
+
+
+# -- imports ----------------------------------------------------------------------------------
+
+
+def test_importing_publish_loads_neither_pulumi_nor_the_component():
+    """Backends and Lambda functions import it without pulumi, pulumi_aws or the component."""
+    code = (
+        "import sys, realtime_socket.publish\n"
+        "print([m for m in sys.modules if m.split('.')[0] in ('pulumi', 'pulumi_aws')"
+        " or m.startswith('realtime_socket.component')])"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip() == "[]"
+
+
+# -- end to end through the local runtime -----------------------------------------------------
+
+
+def _chat_program() -> None:
+    RealtimeSocket("chat", {"jwt": jwt_args()})  # type: ignore[typeddict-item]
+    pulumi.export("ok", True)
+
+
+@pytest.fixture(scope="module")
+def rt(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningRuntime]:
+    output = (tmp_path_factory.mktemp("publish") / "handlers.log").open("w")
+    running = RunningRuntime(model_of(_chat_program), handler_output=output)
+    yield running
+    running.close()
+    output.close()
+
+
+def test_publish_reaches_the_rooms_clients_through_the_local_runtime(rt, monkeypatch):
+    """Two lobby clients of `chat` receive a publish; a client in another room does not."""
+    monkeypatch.setenv("AWS_ENDPOINT_URL", rt.runtime.aws_endpoint)
+    with (
+        connect(rt.url("chat", "lobby", mint(sub="ann"))) as ann,
+        connect(rt.url("chat", "lobby", mint(sub="ben"))) as ben,
+        connect(rt.url("chat", "other", mint(sub="cat"))) as cat,
+        Publisher(
+            table_name=rt.table_name("chat"),
+            management_endpoint=rt.runtime.management_url("chat"),
+        ) as publisher,
+    ):
+        result = publisher.publish("lobby", {"text": "maintenance at 18:00"}, sender="ops")
+        assert result == PublishResult(delivered=2, gone=0, failed=0)
+        for ws in (ann, ben):
+            frame = recv_json(ws)
+            assert (frame["type"], frame["room"], frame["from"], frame["data"]) == (
+                "message",
+                "lobby",
+                "ops",
+                {"text": "maintenance at 18:00"},
+            )
+        assert_silent(cat)
