@@ -32,8 +32,11 @@ __all__ = [
     "MAX_FRAME_BYTES",
     "MAX_LEEWAY_SECONDS",
     "MAX_MESSAGE_BYTES",
+    "MAX_ROOM_GRANTS_BYTES",
     "MAX_TOKEN_BYTES",
+    "ROOM_GRANTS_CONTEXT_KEY",
     "ROOM_ID_PATTERN",
+    "ROOM_PATTERN_SUFFIX",
     "SUBPROTOCOL",
     "Env",
     "Table",
@@ -61,6 +64,10 @@ class Env:
     JWT_CARRIERS: Final = "JWT_CARRIERS"
     JWT_QUERY_PARAMETER: Final = "JWT_QUERY_PARAMETER"
     JWT_CONTEXT_CLAIMS: Final = "JWT_CONTEXT_CLAIMS"
+    #: The claim listing the rooms a token may join (``jwt.rooms_claim``); set on the
+    #: authorizer (which reads the claim) and the route functions (``$connect`` enforces
+    #: it). Empty or unset: rooms are open.
+    JWT_ROOMS_CLAIM: Final = "JWT_ROOMS_CLAIM"
     JWT_LEEWAY_SECONDS: Final = "JWT_LEEWAY_SECONDS"
     JWT_JWKS_URL: Final = "JWT_JWKS_URL"
     JWT_SECRET_PARAMETER: Final = "JWT_SECRET_PARAMETER"  # noqa: S105 - a name, not a secret
@@ -136,6 +143,19 @@ ROOM_ID_PATTERN: Final = re.compile(r"^[A-Za-z0-9_.:\-]{1,128}$")
 #: The application subprotocol a browser offers beside its token
 #: (``new WebSocket(url, ["realtime-socket", token])``); ``$connect`` echoes it.
 SUBPROTOCOL: Final = "realtime-socket"
+
+# -- room authorization (``jwt.rooms_claim``) ---------------------------------------------------
+
+#: A grant ending in this matches every room that starts with what precedes it; ``*`` alone
+#: matches every room. Anything else matches one room exactly (case-sensitive).
+ROOM_PATTERN_SUFFIX: Final = "*"
+#: The authorizer context key holding the token's room grants as a compact JSON list of
+#: strings (context values must be strings, numbers or booleans). Token claims copied by
+#: ``jwt.context_claims`` may not use this name.
+ROOM_GRANTS_CONTEXT_KEY: Final = "roomGrants"
+#: Most bytes the encoded grants may take in the authorizer's answer, which API Gateway
+#: caps at 8 KB in all; a claim whose grants encode longer grants no room.
+MAX_ROOM_GRANTS_BYTES: Final = 2048
 
 # -- defaults the component applies and the handlers fall back to ------------------------------
 

@@ -32,6 +32,7 @@ from realtime_socket.contract import (
     HMAC_ALGORITHMS,
     INTEGRATION_TIMEOUT_SECONDS,
     MAX_LEEWAY_SECONDS,
+    ROOM_GRANTS_CONTEXT_KEY,
 )
 
 __all__ = [
@@ -76,6 +77,8 @@ _RETENTION_DAYS = frozenset(
      2557, 2922, 3288, 3653}
 )  # fmt: skip
 _RETENTION = Spec(default=30, choices=_RETENTION_DAYS)
+#: RFC 7519's registered claims: none of them can list rooms.
+_REGISTERED_CLAIMS = ("iss", "sub", "aud", "exp", "nbf", "iat", "jti")
 
 
 class JwtArgs(TypedDict):
@@ -142,12 +145,30 @@ class JwtArgs(TypedDict):
             list[str],
             Spec(
                 default=(),
-                pattern=r"(?!(sub|principalId)$)[A-Za-z0-9_:.\-]{1,64}",
-                hint="must be claim names (1-64 letters, digits or _:.-), not sub or principalId",
+                pattern=rf"(?!(sub|principalId|{ROOM_GRANTS_CONTEXT_KEY})$)"
+                r"[A-Za-z0-9_:.\-]{1,64}",
+                hint="must be claim names (1-64 letters, digits or _:.-), not sub, "
+                f"principalId or {ROOM_GRANTS_CONTEXT_KEY}",
             ),
         ]
     ]
     """Scalar claims copied into the authorizer context beside ``sub``."""
+    rooms_claim: NotRequired[
+        Annotated[
+            str,
+            Spec(
+                pattern=rf"(?!({'|'.join(_REGISTERED_CLAIMS)})$)[A-Za-z0-9_:./\-]{{1,128}}",
+                hint="must be a claim name (1-128 letters, digits or _:./-), not one of "
+                f"{', '.join(_REGISTERED_CLAIMS)}",
+                shown="unset (open rooms)",
+            ),
+        ]
+    ]
+    """The claim listing the rooms a token may join: room ids and ``prefix*`` patterns
+    (``*`` alone grants every room; matching is exact and case-sensitive), as a list or one
+    string separated by spaces or commas. ``$connect`` answers 403 for a room it does not
+    grant, and when the claim is missing or malformed. Unset: any valid token can join any
+    room."""
     leeway_seconds: NotRequired[
         Annotated[int, Spec(default=DEFAULT_LEEWAY_SECONDS, bounds=(0, MAX_LEEWAY_SECONDS))]
     ]
@@ -357,6 +378,7 @@ class ResolvedJwt:
     carriers: tuple[str, ...]
     query_parameter: str
     context_claims: tuple[str, ...]
+    rooms_claim: str | None
     leeway_seconds: int
 
     @property

@@ -51,6 +51,7 @@ def _environment(jwt: ResolvedJwt) -> dict[str, pulumi.Input[str]]:
         Env.JWT_CARRIERS: ",".join(jwt.carriers),
         Env.JWT_QUERY_PARAMETER: jwt.query_parameter,
         Env.JWT_CONTEXT_CLAIMS: ",".join(jwt.context_claims),
+        Env.JWT_ROOMS_CLAIM: jwt.rooms_claim or "",
         Env.JWT_LEEWAY_SECONDS: str(jwt.leeway_seconds),
     }
 

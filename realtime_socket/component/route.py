@@ -27,8 +27,8 @@ __all__ = ["build_route", "route_environment"]
 def route_environment(
     cfg: ResolvedArgs, table_name: pulumi.Input[str], management_endpoint: pulumi.Input[str]
 ) -> dict[str, pulumi.Input[str]]:
-    """What every route function is told: where the table and ``@connections`` are, and the
-    limits it enforces."""
+    """What every route function is told: where the table and ``@connections`` are, the
+    limits it enforces, and whether tokens must grant rooms (``jwt.rooms_claim``)."""
     return {
         Env.TABLE_NAME: table_name,
         Env.ROOM_INDEX_NAME: Table.ROOM_INDEX,
@@ -40,6 +40,7 @@ def route_environment(
         Env.MAX_CONNECTIONS_PER_USER: str(cfg.limits.max_connections_per_user),
         Env.USER_INDEX_NAME: Table.USER_INDEX,
         Env.ALLOWED_ORIGINS: ",".join(cfg.limits.allowed_origins),
+        Env.JWT_ROOMS_CLAIM: cfg.jwt.rooms_claim or "",
     }
 
 

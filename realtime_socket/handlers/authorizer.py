@@ -67,6 +67,7 @@ def load_verifier(environ: Mapping[str, str] | None = None) -> tokens.Verifier:
         leeway_seconds=int(env.get(Env.JWT_LEEWAY_SECONDS, DEFAULT_LEEWAY_SECONDS)),
         jwks_url=env.get(Env.JWT_JWKS_URL) or None,
         context_claims=_csv(env.get(Env.JWT_CONTEXT_CLAIMS)),
+        rooms_claim=env.get(Env.JWT_ROOMS_CLAIM) or None,
     )
     parameter = env.get(Env.JWT_SECRET_PARAMETER)
 
@@ -99,6 +100,12 @@ def handle(
             log.set(outcome="denied", reason="unusable sub claim")
             return policy("anonymous", "Deny", method_arn, None)
         log.set(outcome="allowed", sub=sub)
+        if verifier.config.rooms_claim:
+            # How many rooms (never which, nor the claim's value), and why none if so.
+            grants, problem = verifier.room_grants(claims)
+            log.set(roomGrants=len(grants))
+            if problem:
+                log.set(roomsProblem=problem)
         return policy(sub, "Allow", method_arn, verifier.context(claims))
 
 

@@ -1,19 +1,23 @@
-"""``$connect``: validate the room, record the connection, echo the subprotocol.
+"""``$connect``: validate the room, check the token grants it, record the connection, echo
+the subprotocol.
 
 Runs after the authorizer allowed the token. A non-2xx answer makes API Gateway refuse the
-handshake with that status, so a bad ``room_id`` is a 400 and nothing is written.
+handshake with that status, so a bad ``room_id`` is a 400, a room the token does not grant
+(when ``jwt.rooms_claim`` is set) a 403, and nothing is written.
 """
 
 from __future__ import annotations
 
+import os
 import time
+from collections.abc import Mapping
 from typing import Any
 
-from realtime_socket.contract import SUBPROTOCOL
-from realtime_socket.handlers import clients, connections, events, protocol, settings
+from realtime_socket.contract import ROOM_GRANTS_CONTEXT_KEY, SUBPROTOCOL, Env
+from realtime_socket.handlers import clients, connections, events, protocol, rooms, settings
 from realtime_socket.handlers.observability import event_log
 
-__all__ = ["handle", "handler", "selected_subprotocol"]
+__all__ = ["handle", "handler", "rooms_required", "selected_subprotocol"]
 
 
 def selected_subprotocol(offered: str | None) -> str | None:
@@ -29,7 +33,15 @@ def selected_subprotocol(offered: str | None) -> str | None:
     return SUBPROTOCOL if SUBPROTOCOL in names else None
 
 
-def handle(event: events.Event, client: Any, cfg: settings.Settings) -> dict[str, Any]:
+def rooms_required(environ: Mapping[str, str]) -> bool:
+    """Whether tokens must grant the room (``jwt.rooms_claim`` is set): fails closed, so a
+    connection whose authorizer context carries no grants then joins no room."""
+    return bool(environ.get(Env.JWT_ROOMS_CLAIM))
+
+
+def handle(
+    event: events.Event, client: Any, cfg: settings.Settings, *, check_rooms: bool = False
+) -> dict[str, Any]:
     with event_log(event) as log:
         room = events.query_param(event, "room_id")
         log.set(room=room)
@@ -49,6 +61,11 @@ def handle(event: events.Event, client: Any, cfg: settings.Settings) -> dict[str
             # Only reachable if the route is deployed without the authorizer.
             log.set(outcome="rejected", reason="no verified subject")
             return events.response(401, "Unauthorized")
+        if check_rooms:
+            grants = rooms.decode(events.authorizer_context(event).get(ROOM_GRANTS_CONTEXT_KEY))
+            if not rooms.allowed(room, grants):
+                log.set(outcome="rejected", reason="room not granted by the token")
+                return events.response(403, "room not granted by the token")
         if cfg.max_connections_per_user:
             live = connections.user_connection_count(client, cfg.table_name, cfg.user_index, user)
             if live >= cfg.max_connections_per_user:
@@ -69,4 +86,6 @@ def handle(event: events.Event, client: Any, cfg: settings.Settings) -> dict[str
 
 
 def handler(event: events.Event, context: object) -> dict[str, Any]:
-    return handle(event, clients.dynamodb(), settings.load())
+    return handle(
+        event, clients.dynamodb(), settings.load(), check_rooms=rooms_required(os.environ)
+    )

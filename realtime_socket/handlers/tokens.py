@@ -23,9 +23,10 @@ from realtime_socket.contract import (
     HMAC_ALGORITHMS,
     MAX_LEEWAY_SECONDS,
     MAX_TOKEN_BYTES,
+    ROOM_GRANTS_CONTEXT_KEY,
     SUBPROTOCOL,
 )
-from realtime_socket.handlers import events
+from realtime_socket.handlers import events, rooms
 from realtime_socket.handlers.errors import AuthError
 
 __all__ = ["Verifier", "VerifierConfig", "extract_token"]
@@ -78,6 +79,8 @@ class VerifierConfig:
     jwks_timeout_seconds: float = 3.0
     jwks_cache_seconds: int = 300
     context_claims: tuple[str, ...] = field(default_factory=tuple)
+    #: The claim listing the rooms the token may join (``jwt.rooms_claim``); None: open rooms.
+    rooms_claim: str | None = None
 
     def __post_init__(self) -> None:
         algs = set(self.algorithms)
@@ -176,13 +179,28 @@ class Verifier:
         return claims
 
     def context(self, claims: Mapping[str, Any]) -> dict[str, str | int | bool]:
-        """The authorizer context: ``sub`` plus configured claims that are scalars.
+        """The authorizer context: ``sub`` plus configured claims that are scalars, plus the
+        room grants when ``rooms_claim`` is configured.
 
-        API Gateway accepts only string, number and boolean context values.
+        API Gateway accepts only string, number and boolean context values, so the grants
+        travel as one JSON string (:func:`rooms.encode`), bounded in size; a missing or
+        malformed rooms claim is an empty list: the token may join no room.
         """
         ctx: dict[str, str | int | bool] = {"sub": str(claims["sub"])}
         for name in self.config.context_claims:
             value = claims.get(name)
-            if isinstance(value, str | int | bool):
+            if isinstance(value, str | int | bool) and name != ROOM_GRANTS_CONTEXT_KEY:
                 ctx[name] = value
+        if self.config.rooms_claim:
+            ctx[ROOM_GRANTS_CONTEXT_KEY] = rooms.encode(self.room_grants(claims)[0])
         return ctx
+
+    def room_grants(self, claims: Mapping[str, Any]) -> tuple[tuple[str, ...], str | None]:
+        """The rooms claim's grants, and why it grants nothing when it is missing or
+        malformed (a log-safe reason that holds no claim value)."""
+        if not self.config.rooms_claim:
+            return (), "rooms_claim is not configured"
+        try:
+            return rooms.parse_claim(claims.get(self.config.rooms_claim)), None
+        except ValueError as exc:
+            return (), str(exc)

@@ -79,12 +79,17 @@ def _print_banner(
     for ns, api in model.apis.items():
         print(f"  {ns:<12} {runtime.ws_url(ns)}   @connections {runtime.management_url(ns)}")
         print(f"  {'':<12} routes: {', '.join(api.routes)}")
+        tables = {r.function.environment.get(contract.Env.TABLE_NAME) for r in api.routes.values()}
+        for table in sorted(t for t in tables if t):  # for backends: Publisher(table_name=...)
+            print(f"  {'':<12} table: {table}")
     print(f"  {'AWS APIs':<12} {runtime.aws_endpoint} (DynamoDB, SSM: moto)")
     first = next(iter(model.apis))
     try:
-        token = devtokens.mint(model, first, sub="alice")
         authorizer = model.apis[first].connect_authorizer
         env = authorizer.function.environment if authorizer else {}
+        # A namespace that checks rooms needs the printed room granted.
+        rooms = ["lobby"] if env.get(contract.Env.JWT_ROOMS_CLAIM) else None
+        token = devtokens.mint(model, first, sub="alice", rooms=rooms)
         carriers = env.get(contract.Env.JWT_CARRIERS, ",".join(contract.DEFAULT_CARRIERS))
         parameter = env.get(contract.Env.JWT_QUERY_PARAMETER, contract.DEFAULT_QUERY_PARAMETER)
         command = _wscat_command(runtime.ws_url(first), token, carriers.split(","), parameter)
@@ -93,6 +98,13 @@ def _print_banner(
         print('  > {"action":"sendmessage","data":"hello"}')
     except devtokens.TokenError as exc:
         print(f"\n{exc}")
+    for ns, api in model.apis.items():
+        checker = api.connect_authorizer
+        if checker and checker.function.environment.get(contract.Env.JWT_ROOMS_CLAIM):
+            print(
+                f"  {ns} admits only the rooms a token grants: "
+                f'realtime-socket token --namespace {ns} --rooms "lobby,team-*"'
+            )
     print("\nCtrl-C to stop.", flush=True)
 
 
@@ -165,7 +177,11 @@ def _cmd_token(args: argparse.Namespace) -> int:
     _, rec = _evaluate(Path(args.project_dir), args.stack)
     model = local_model.build(rec)
     claims = dict(item.split("=", 1) for item in args.claim)
-    print(devtokens.mint(model, args.namespace, sub=args.sub, ttl_seconds=args.ttl, claims=claims))
+    rooms = None if args.rooms is None else [r.strip() for r in args.rooms.split(",") if r.strip()]
+    token = devtokens.mint(
+        model, args.namespace, sub=args.sub, ttl_seconds=args.ttl, claims=claims, rooms=rooms
+    )
+    print(token)
     return 0
 
 
@@ -246,9 +262,20 @@ def build_parser() -> argparse.ArgumentParser:
 
     t = commands.add_parser("token", help="print a development token the local runtime accepts")
     t.add_argument("--sub", default="developer", help="the token's subject (user id)")
-    t.add_argument("--namespace", default=None, help="default: the first namespace")
+    t.add_argument(
+        "--namespace",
+        default=None,
+        help="default: the first namespace (with --rooms, the first that checks rooms)",
+    )
     t.add_argument("--ttl", type=int, default=3600, help="seconds until it expires")
     t.add_argument("--claim", action="append", default=[], metavar="NAME=VALUE")
+    t.add_argument(
+        "--rooms",
+        default=None,
+        metavar="ROOM,PREFIX*,...",
+        help="rooms the token may join, in the namespace's jwt.rooms_claim "
+        '(room ids and prefix* patterns, comma-separated; "" for none)',
+    )
     t.add_argument("--stack", default="dev")
     t.add_argument("--project-dir", default=".")
     t.set_defaults(func=_cmd_token)

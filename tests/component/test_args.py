@@ -95,6 +95,33 @@ def test_jwt_settings(jwt, path):
     assert path in {e["property_path"] for e in caught.value.errors or []}
 
 
+@pytest.mark.parametrize(
+    "claim", ["", "sub", "aud", "exp", "a b", "rooms,teams", "x" * 129, 7, ["rooms"], True]
+)
+def test_rooms_claim_must_name_one_unregistered_claim(claim):
+    """jwt.rooms_claim is one claim name: not empty, not a registered claim, not a list."""
+    found = problems(jwt=jwt_args(rooms_claim=claim))
+    assert set(found) == {"jwt.rooms_claim"}
+    assert "claim name" in found["jwt.rooms_claim"]
+
+
+@pytest.mark.parametrize("claim", ["rooms", "https://example.com/rooms", "custom:rooms", "x" * 128])
+def test_rooms_claim_accepts_plain_and_namespaced_claim_names(claim):
+    """Identity providers namespace custom claims (Auth0 URLs, Cognito custom:): accepted."""
+    assert resolve("chat", {"jwt": jwt_args(rooms_claim=claim)}).jwt.rooms_claim == claim
+
+
+def test_rooms_are_open_by_default():
+    """Unset rooms_claim resolves to None: no room check, as before."""
+    assert resolve("chat", {"jwt": jwt_args()}).jwt.rooms_claim is None
+
+
+def test_context_claims_cannot_take_the_room_grants_key():
+    """A copied claim may not shadow the grants the authorizer puts in the context."""
+    found = problems(jwt=jwt_args(context_claims=["name", contract.ROOM_GRANTS_CONTEXT_KEY]))
+    assert set(found) == {"jwt.context_claims"}
+
+
 def test_two_key_sources_are_refused():
     with pytest.raises(pulumi.InputPropertiesError, match="exactly one key source"):
         resolve("chat", {"jwt": jwt_args(secret_parameter_name="/x")})

@@ -84,3 +84,12 @@ def test_existing_parameter_arn_is_built_from_region_and_account():
     assert statements[("ssm:GetParameter",)] == [
         f"arn:aws:ssm:{REGION}:{ACCOUNT}:parameter/team/jwt"
     ]
+
+
+def test_the_rooms_claim_reaches_the_authorizer_only_when_configured(chat_recording):
+    """The authorizer is told which claim lists rooms; without one, rooms stay open."""
+    rec = evaluate_socket("chat", jwt=jwt_args(rooms_claim="https://example.com/rooms"))
+    env = rec.named("chat-authorizer-fn").inputs["environment"]["variables"]
+    assert env["JWT_ROOMS_CLAIM"] == "https://example.com/rooms"
+    default = chat_recording.named("chat-authorizer-fn").inputs["environment"]["variables"]
+    assert default["JWT_ROOMS_CLAIM"] == ""

@@ -112,3 +112,16 @@ def test_connect_may_query_the_user_index_only_when_connections_are_capped():
     assert _statements(rec, "connect")[("dynamodb:Query",)] == [f"{table}/index/user-index"]
     indexes = rec.named("chat-connections-table").inputs["globalSecondaryIndexes"]
     assert [i["name"] for i in indexes] == ["room-index", "user-index"]
+
+
+def test_route_functions_are_told_whether_rooms_are_checked(chat_recording):
+    """$connect (and every route function, for later room checks) learns jwt.rooms_claim;
+    empty when unset, so rooms stay open."""
+    from tests.support.helpers import jwt_args
+
+    rec = evaluate_socket("chat", jwt=jwt_args(rooms_claim="rooms"))
+    for role in ROUTES.values():
+        env = rec.named(f"chat-{role}-fn").inputs["environment"]["variables"]
+        assert env["JWT_ROOMS_CLAIM"] == "rooms", role
+    env = chat_recording.named("chat-connect-fn").inputs["environment"]["variables"]
+    assert env["JWT_ROOMS_CLAIM"] == ""

@@ -1,15 +1,23 @@
-"""The $connect authorizer: the policy it answers, its default carriers, its log, its secret."""
+"""The $connect authorizer: the policy it answers, its default carriers, its log, its secret,
+the room grants it hands to $connect."""
 
 from __future__ import annotations
 
+import json
 import time
 
 import boto3
+import pytest
 from moto import mock_aws
 
-from realtime_socket.contract import DEFAULT_CARRIERS, Env
+from realtime_socket.contract import (
+    DEFAULT_CARRIERS,
+    MAX_ROOM_GRANTS_BYTES,
+    ROOM_GRANTS_CONTEXT_KEY,
+    Env,
+)
 from realtime_socket.handlers import authorizer, clients
-from tests.handlers.auth_harness import assert_unauthorized, authorize, event_with
+from tests.handlers.auth_harness import assert_unauthorized, authorize, event_with, hmac_verifier
 from tests.support.helpers import AUDIENCE, ISSUER, SECRET, mint
 
 # -- policy and carriers ------------------------------------------------------------------
@@ -87,3 +95,112 @@ def test_secret_comes_from_ssm_securestring_and_is_cached(lambda_log):
     assert len(calls) == 1
     assert [r["outcome"] for r in lambda_log.events()] == ["allowed"] * 3
     assert SECRET not in lambda_log.text
+
+
+# -- room grants (jwt.rooms_claim) ----------------------------------------------------------
+
+
+def _rooms_context(verifier=None, **claims) -> dict:
+    """The authorizer context for a token with ``claims``, rooms read from ``rooms``."""
+    answer = authorize(event_with({"token": mint(**claims)}), verifier or _rooms_verifier())
+    assert answer["policyDocument"]["Statement"][0]["Effect"] == "Allow"
+    return answer["context"]
+
+
+def _rooms_verifier(**overrides):
+    return hmac_verifier(rooms_claim="rooms", **overrides)
+
+
+@pytest.mark.parametrize(
+    ("claim", "encoded"),
+    [
+        (["lobby", "team-7*"], '["lobby","team-7*"]'),
+        ("lobby team-7*", '["lobby","team-7*"]'),
+        (["*"], '["*"]'),
+        ([], "[]"),
+    ],
+)
+def test_the_rooms_claim_reaches_the_context_as_a_json_string(claim, encoded):
+    """API Gateway takes only scalars: the grants travel as one compact JSON string."""
+    context = _rooms_context(rooms=claim)
+    assert context[ROOM_GRANTS_CONTEXT_KEY] == encoded
+    assert all(isinstance(v, str | int | bool) for v in context.values())
+
+
+@pytest.mark.parametrize(
+    ("claim", "problem"),
+    [
+        (None, "token has no rooms claim"),
+        (42, "rooms claim is a int, not a list or a string"),
+        ({"lobby": True}, "rooms claim is a dict, not a list or a string"),
+        (["lobby", 7], "rooms claim holds a value that is not a string"),
+        (["lobby", "secret room"], "rooms claim holds 1 invalid grant(s)"),
+    ],
+)
+def test_a_missing_or_malformed_rooms_claim_grants_no_room_and_logs_why(lambda_log, claim, problem):
+    """The token is still verified (no 401), its grants are empty, the log says why without
+    the claim's value or the token."""
+    token = mint(rooms=claim)
+    answer = authorize(event_with({"token": token}), _rooms_verifier())
+    assert answer["context"][ROOM_GRANTS_CONTEXT_KEY] == "[]"
+    record = lambda_log.events()[-1]
+    assert (record["outcome"], record["roomGrants"], record["roomsProblem"]) == (
+        "allowed",
+        0,
+        problem,
+    )
+    assert "secret room" not in lambda_log.text
+    assert token not in lambda_log.text
+
+
+def test_granted_rooms_are_counted_in_the_log_but_never_listed(lambda_log):
+    """The log line carries how many grants, not which rooms."""
+    _rooms_context(rooms=["hidden-room-a", "hidden-b*"])
+    record = lambda_log.events()[-1]
+    assert record["roomGrants"] == 2
+    assert "roomsProblem" not in record
+    assert "hidden" not in lambda_log.text
+
+
+def test_without_rooms_claim_configured_no_grants_are_added():
+    """Open rooms: the context stays as before, whatever the token carries."""
+    answer = authorize(event_with({"token": mint(rooms=["lobby"])}))
+    assert ROOM_GRANTS_CONTEXT_KEY not in answer["context"]
+
+
+def test_a_context_claim_cannot_forge_the_grants():
+    """A token claim named like the grants' context key never overrides the real grants."""
+    verifier = _rooms_verifier(context_claims=("name", ROOM_GRANTS_CONTEXT_KEY))
+    context = _rooms_context(verifier, rooms=["lobby"], **{ROOM_GRANTS_CONTEXT_KEY: '["*"]'})
+    assert context[ROOM_GRANTS_CONTEXT_KEY] == '["lobby"]'
+    open_rooms = hmac_verifier(context_claims=(ROOM_GRANTS_CONTEXT_KEY,))
+    context = _rooms_context(open_rooms, **{ROOM_GRANTS_CONTEXT_KEY: '["*"]'})
+    assert ROOM_GRANTS_CONTEXT_KEY not in context
+
+
+def test_an_answer_with_the_largest_grants_fits_api_gateways_8_kb():
+    """Longest sub, a long context claim and grants at their bound: under 8 KB in all."""
+    grants = [f"r{i:04d}" for i in range((MAX_ROOM_GRANTS_BYTES - 1) // 8)]
+    answer = authorize(
+        event_with({"token": mint(sub="u" * 256, name="n" * 1024, rooms=grants)}),
+        _rooms_verifier(),
+    )
+    assert len(answer["context"][ROOM_GRANTS_CONTEXT_KEY]) <= MAX_ROOM_GRANTS_BYTES
+    assert len(json.dumps(answer).encode()) < 8192
+    over = authorize(event_with({"token": mint(rooms=[*grants, *"abcdefgh"])}), _rooms_verifier())
+    assert over["context"][ROOM_GRANTS_CONTEXT_KEY] == "[]"
+
+
+def test_load_verifier_reads_the_rooms_claim_from_the_environment():
+    """JWT_ROOMS_CLAIM set: the verifier reads that claim; empty: rooms are open."""
+    env = {
+        Env.JWT_ALGORITHMS: "HS256",
+        Env.JWT_ISSUER: ISSUER,
+        Env.JWT_AUDIENCE: AUDIENCE,
+        Env.JWT_SECRET_PARAMETER: "/rs/test/jwt-secret",
+    }
+    assert authorizer.load_verifier({**env, Env.JWT_ROOMS_CLAIM: "rooms"}).config.rooms_claim == (
+        "rooms"
+    )
+    assert authorizer.load_verifier({**env, Env.JWT_ROOMS_CLAIM: ""}).config.rooms_claim is None
+    assert authorizer.load_verifier(env).config.rooms_claim is None

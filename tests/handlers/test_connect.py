@@ -1,15 +1,21 @@
-"""$connect: room validation, the row it writes, the subprotocol it echoes."""
+"""$connect: room validation, room authorization, the row it writes, the subprotocol it echoes."""
 
 from __future__ import annotations
 
 import json
+import os
 import time
 
 import pytest
 
-from realtime_socket.contract import MAX_CONNECTION_SECONDS, Table
-from realtime_socket.handlers import connect, connections
-from tests.support.helpers import load_event, mint
+from realtime_socket.contract import (
+    MAX_CONNECTION_SECONDS,
+    ROOM_GRANTS_CONTEXT_KEY,
+    Env,
+    Table,
+)
+from realtime_socket.handlers import clients, connect, connections
+from tests.support.helpers import FakeContext, load_event, mint
 
 
 def _row(db, cfg, cid="conn-A="):
@@ -128,3 +134,83 @@ def test_origin_allow_list(table, origin, status):
         event["headers"]["Origin"] = origin
     assert connect.handle(event, db, cfg)["statusCode"] == status
     assert (_row(db, cfg) is not None) is (status == 200)
+
+
+# -- room authorization (jwt.rooms_claim) ---------------------------------------------------
+
+
+def _granted(room: str, grants: str | None) -> dict:
+    """A $connect event for ``room`` whose authorizer context carries ``grants``."""
+    context = {"principalId": "alice", "sub": "alice"}
+    if grants is not None:
+        context[ROOM_GRANTS_CONTEXT_KEY] = grants
+    event = load_event("connect", authorizer=context)
+    event["queryStringParameters"] = {"room_id": room}
+    return event
+
+
+@pytest.mark.parametrize(
+    ("room", "grants"),
+    [("lobby", '["lobby"]'), ("team-7:ops", '["lobby","team-7*"]'), ("anything", '["*"]')],
+)
+def test_a_granted_room_is_joined(table, room, grants):
+    """With rooms checked, a room the grants name or match is joined and recorded."""
+    db, cfg = table
+    answer = connect.handle(_granted(room, grants), db, cfg, check_rooms=True)
+    assert answer["statusCode"] == 200
+    assert connections.get(db, cfg.table_name, "conn-A=").room_id == room
+
+
+@pytest.mark.parametrize(
+    ("room", "grants"),
+    [
+        ("other", '["lobby","team-7*"]'),  # not granted
+        ("lobby2", '["lobby"]'),  # no partial match
+        ("Lobby", '["lobby"]'),  # case-sensitive
+        ("lobby", "[]"),  # the authorizer's answer for a token without the claim
+        ("lobby", None),  # no grants in the context at all: fails closed
+        ("lobby", "lobby"),  # not the authorizer's JSON list: fails closed
+    ],
+)
+def test_a_room_the_token_does_not_grant_is_403_and_nothing_written(
+    table, lambda_log, room, grants
+):
+    """Not granted, no claim, or an unreadable grant: 403, no row, a log line saying why."""
+    db, cfg = table
+    answer = connect.handle(_granted(room, grants), db, cfg, check_rooms=True)
+    assert answer == {"statusCode": 403, "body": "room not granted by the token"}
+    assert _row(db, cfg) is None
+    [record] = lambda_log.events()
+    assert (record["outcome"], record["reason"]) == ("rejected", "room not granted by the token")
+
+
+def test_an_invalid_room_id_is_400_before_rooms_are_checked(table):
+    """A bad room id keeps its 400 (with the reason) even when the token grants every room."""
+    db, cfg = table
+    answer = connect.handle(_granted("a/b", '["*"]'), db, cfg, check_rooms=True)
+    assert answer["statusCode"] == 400
+    assert "room_id" in answer["body"]
+
+
+def test_rooms_are_open_without_rooms_claim(table):
+    """Without jwt.rooms_claim, a token with no grants still joins any room (today's rule)."""
+    db, cfg = table
+    assert connect.handle(_granted("anything", None), db, cfg)["statusCode"] == 200
+
+
+def test_the_handler_checks_rooms_exactly_when_the_rooms_claim_is_configured(table, monkeypatch):
+    """The deployed entry point reads JWT_ROOMS_CLAIM: set, an ungranted room is 403."""
+    db, cfg = table
+    clients.set_clients(dynamodb=db)
+    monkeypatch.setenv(Env.TABLE_NAME, cfg.table_name)
+    monkeypatch.setenv(Env.JWT_ROOMS_CLAIM, "")
+    assert not connect.rooms_required(os.environ)
+    assert connect.handler(_granted("lobby", None), FakeContext())["statusCode"] == 200
+    monkeypatch.setenv(Env.JWT_ROOMS_CLAIM, "rooms")
+    assert connect.rooms_required(os.environ)
+    event = _granted("lobby", None)
+    event["requestContext"]["connectionId"] = "conn-B="
+    assert connect.handler(event, FakeContext())["statusCode"] == 403
+    event = _granted("lobby", '["lob*"]')
+    event["requestContext"]["connectionId"] = "conn-C="
+    assert connect.handler(event, FakeContext())["statusCode"] == 200

@@ -14,6 +14,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import jwt
 import pytest
 from websockets.sync.client import connect
 
@@ -91,8 +92,11 @@ def test_dev_prints_endpoints_and_a_working_wscat_command_then_stops_cleanly(dev
     chat_url = re.search(r"chat\s+(ws://127\.0\.0\.1:\d+/chat)", out).group(1)
     assert re.search(r"telemetry\s+ws://127\.0\.0\.1:\d+/telemetry", out)
     assert re.search(r"@connections http://127\.0\.0\.1:\d+/chat/live", out)
+    assert re.search(r"table: chat-connections-table-\w+", out)  # what a Publisher needs
     command = re.search(r'wscat -c "([^"]+)"', out).group(1)
     assert command.startswith(chat_url + "?room_id=lobby&token=")
+    assert "telemetry admits only the rooms a token grants" in out
+    assert "chat admits only" not in out  # chat's rooms are open
     with connect(command) as ws:
         ws.send(json.dumps({"action": "sendmessage", "data": "hi"}))
         frame = json.loads(ws.recv(timeout=10))
@@ -131,6 +135,52 @@ def test_token_for_an_unknown_namespace_is_a_clear_error():
     )
     assert done.returncode == 2
     assert "no namespace 'nope'; namespaces: chat, telemetry" in done.stderr
+
+
+def _claims(token: str) -> dict:
+    return jwt.decode(token, options={"verify_signature": False})
+
+
+def test_token_rooms_fill_the_stacks_rooms_claim(capsys):
+    """--rooms goes, as a list, in the claim the stack configures (dev: telemetry's ``rooms``),
+    and without --namespace picks the first namespace that checks rooms."""
+    args = ["token", "--sub", "alice", "--rooms", "lobby, team-7*", "--project-dir", str(ROOT)]
+    assert cli.main(args) == 0
+    claims = _claims(capsys.readouterr().out.strip())
+    assert (claims["sub"], claims["rooms"]) == ("alice", ["lobby", "team-7*"])
+    assert cli.main([*args[:-2], "--rooms", "", "--namespace", "telemetry"]) == 0
+    assert _claims(capsys.readouterr().out.strip())["rooms"] == []
+
+
+def test_token_rooms_use_the_configured_claim_name(tmp_path, capsys):
+    """The claim's name is read from the stack, not assumed."""
+    project = copy_project(
+        tmp_path, [{"name": "chat"}, {"name": "ops", "jwt": {"rooms_claim": "custom:grants"}}]
+    )
+    assert cli.main(["token", "--rooms", "ops-*", "--project-dir", str(project)]) == 0
+    claims = _claims(capsys.readouterr().out.strip())
+    assert claims["custom:grants"] == ["ops-*"]
+    assert "rooms" not in claims
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (
+            ["--namespace", "chat", "--rooms", "lobby"],
+            "namespace 'chat' has no jwt.rooms_claim, so any token joins any room: "
+            "drop --rooms; namespaces that do: telemetry",
+        ),
+        (
+            ["--rooms", "lobby,a b,x*y"],
+            "not a room id or a room id prefix followed by *: 'a b', 'x*y'",
+        ),
+    ],
+)
+def test_token_rooms_errors_are_clear(extra, message, capsys):
+    """Rooms for an open namespace, or an entry the authorizer would refuse: exit 2, why."""
+    assert cli.main(["token", *extra, "--project-dir", str(ROOT)]) == 2
+    assert f"error: {message}" in capsys.readouterr().err
 
 
 def test_busy_port_is_a_clear_error(dev):
