@@ -17,11 +17,11 @@ import asyncio
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import IO
+from typing import IO, Any
 
 import boto3
 
-from realtime_socket.contract import IDLE_TIMEOUT_SECONDS, MAX_CONNECTION_SECONDS
+from realtime_socket.contract import IDLE_TIMEOUT_SECONDS, MAX_CONNECTION_SECONDS, Env
 from realtime_socket.local.clock import Clock
 from realtime_socket.local.gateway.chaos import PostChaos
 from realtime_socket.local.gateway.timeouts import Timeouts
@@ -213,3 +213,33 @@ class LocalRuntime:
     def management_url(self, namespace: str) -> str:
         stage = self.model.apis[namespace].stage
         return f"http://{self.options.host}:{self.management_port}/{namespace}/{stage}"
+
+    def table_name(self, namespace: str) -> str:
+        """The namespace's connections table: the one its ``$connect`` function writes."""
+        routes = sorted(
+            self.model.apis[namespace].routes.values(), key=lambda r: (r.key != "$connect", r.key)
+        )
+        names = (r.function.environment.get(Env.TABLE_NAME) for r in routes)
+        return next((name for name in names if name), "")
+
+    def endpoints(self) -> dict[str, Any]:
+        """Where a running runtime is reached, as JSON: ``realtime-socket dev`` announces it.
+
+        ``namespaces`` has the shape of the stack's outputs (``pulumi stack output --json``):
+        namespace -> ``url``, ``management_endpoint``, ``table_name``. ``aws_endpoint`` and
+        ``region`` are the AWS emulation's, where those tables live.
+        """
+        return {
+            "host": self.options.host,
+            "port": self.port,
+            "aws_endpoint": self.aws_endpoint,
+            "region": _LOCAL_REGION,
+            "namespaces": {
+                ns: {
+                    "url": self.ws_url(ns),
+                    "management_endpoint": self.management_url(ns),
+                    "table_name": self.table_name(ns),
+                }
+                for ns in self.model.apis
+            },
+        }

@@ -6,11 +6,16 @@ import argparse
 import asyncio
 import contextlib
 import errno
+import json
+import os
 import signal
+import socket
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 import pulumi
 
@@ -20,9 +25,23 @@ from realtime_socket.local import model as local_model
 from realtime_socket.tools import plan, recording, stack_files
 
 if TYPE_CHECKING:
+    import boto3
+
     from realtime_socket.local.server import LocalRuntime, RuntimeOptions
 
-__all__ = ["main"]
+__all__ = ["DEV_STATE_DIR", "main"]
+
+#: Where ``realtime-socket dev`` announces itself, in the project folder (``dev-<port>.json``,
+#: removed when it stops): how ``realtime-socket publish`` finds the runtime.
+DEV_STATE_DIR = ".realtime-socket"
+
+
+class UsageError(Exception):
+    """The command cannot run as asked: exit status 2, with this message."""
+
+
+class CommandFailed(Exception):
+    """The command ran and failed (an AWS error): exit status 1, with this message."""
 
 
 def _evaluate(project_dir: Path, stack: str) -> tuple[stack_files.StackConfig, recording.Recording]:
@@ -108,8 +127,68 @@ def _print_banner(
     print("\nCtrl-C to stop.", flush=True)
 
 
+# -- the dev runtime's announcement ------------------------------------------------------
+
+
+def dev_state_path(project_dir: Path, port: int) -> Path:
+    """The file a ``realtime-socket dev`` runtime on ``port`` announces itself in."""
+    return project_dir / DEV_STATE_DIR / f"dev-{port}.json"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _read_state(path: Path) -> dict[str, Any] | None:
+    """A state file's content; None when it is missing, unreadable or its runtime is dead."""
+    try:
+        state = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    if not isinstance(state, dict):
+        return None
+    pid = state.get("pid")
+    if not isinstance(pid, int) or pid <= 0 or not _alive(pid):
+        return None
+    return state
+
+
+def _announce(runtime: LocalRuntime, cfg: stack_files.StackConfig, project_dir: Path) -> Path:
+    """Write ``dev-<port>.json`` (atomically), after removing those of runtimes now dead."""
+    folder = project_dir / DEV_STATE_DIR
+    folder.mkdir(exist_ok=True)
+    for stale in folder.glob("dev-*.json"):
+        if _read_state(stale) is None:  # left by a runtime killed outright (SIGKILL, OOM)
+            stale.unlink(missing_ok=True)
+    state = {"pid": os.getpid(), "project": cfg.project, "stack": cfg.stack}
+    state.update(runtime.endpoints())
+    path = dev_state_path(project_dir, runtime.port)
+    partial = path.with_suffix(f".{os.getpid()}.tmp")
+    partial.write_text(json.dumps(state, indent=2) + "\n")
+    partial.replace(path)
+    return path
+
+
+def _withdraw(path: Path | None) -> None:
+    """Remove the announcement, if it is still this process's."""
+    if path is None:
+        return
+    with contextlib.suppress(OSError, ValueError):
+        if json.loads(path.read_text()).get("pid") == os.getpid():
+            path.unlink()
+
+
 async def _serve(
-    model: local_model.LocalModel, options: RuntimeOptions, cfg: stack_files.StackConfig
+    model: local_model.LocalModel,
+    options: RuntimeOptions,
+    cfg: stack_files.StackConfig,
+    project_dir: Path | None = None,
 ) -> None:
     from realtime_socket.local.server import LocalRuntime
 
@@ -121,10 +200,16 @@ async def _serve(
     runtime = LocalRuntime(model, options)
     starting = asyncio.create_task(runtime.start())
     stopping = asyncio.create_task(stop.wait())
+    announced: Path | None = None
     try:
         await asyncio.wait({starting, stopping}, return_when=asyncio.FIRST_COMPLETED)
         if starting.done():
             starting.result()  # a failed start raises here
+            if project_dir is not None:  # before the banner: whoever reads it finds the file
+                try:
+                    announced = _announce(runtime, cfg, project_dir)
+                except OSError as exc:  # a read-only project: serve anyway
+                    _say(f"note: realtime-socket publish cannot find this runtime: {exc}")
             _print_banner(runtime, model, cfg)
             await stopping
         else:
@@ -132,8 +217,10 @@ async def _serve(
             await asyncio.wait({starting})
     except BaseException:
         stopping.cancel()
+        _withdraw(announced)
         await runtime.stop()
         raise
+    _withdraw(announced)
     _say("\nstopping: closing connections, functions and the local AWS APIs...")
     await runtime.stop()
     _say("stopped cleanly")
@@ -162,7 +249,7 @@ def _cmd_dev(args: argparse.Namespace) -> int:
         log=print_log(),
     )
     try:
-        asyncio.run(_serve(model, options, cfg))
+        asyncio.run(_serve(model, options, cfg, Path(args.project_dir)))
     except OSError as exc:
         if exc.errno == errno.EADDRINUSE:
             raise OSError(
@@ -201,6 +288,177 @@ def _cmd_cost(args: argparse.Namespace) -> int:
     ours, scan, warnings = cost.estimate(load, prices)
     print(cost.render(load, ours, scan, warnings, prices))
     return 0
+
+
+# -- publish ------------------------------------------------------------------------------
+
+#: What publishing needs from a namespace's stack output (or the dev runtime's announcement).
+_OUTPUT_KEYS = ("table_name", "management_endpoint")
+#: The AWS emulation takes any credentials; these keep boto3 from looking for real ones.
+_LOCAL_CREDENTIALS = "local"
+
+
+@dataclass(frozen=True)
+class PublishTarget:
+    """Where a publish goes: :class:`~realtime_socket.publish.Publisher`'s arguments."""
+
+    table_name: str
+    management_endpoint: str
+    region: str | None = None
+    #: The dev runtime's AWS emulation (DynamoDB); None: AWS, through boto3's usual chain.
+    aws_endpoint: str | None = None
+
+
+def _namespace_output(
+    outputs: Mapping[str, Any], namespace: str | None, source: str
+) -> Mapping[str, Any]:
+    """One namespace's output from a stack's outputs (namespace -> dict), checked."""
+    if "table_name" in outputs:  # one namespace's output: pulumi stack output --json chat
+        output: Any = outputs
+    else:
+        namespaces = sorted(k for k, v in outputs.items() if isinstance(v, dict))
+        if namespace is None and len(namespaces) == 1:
+            namespace = namespaces[0]
+        if namespace is None:
+            raise UsageError(f"pass --namespace: {source} has {', '.join(namespaces) or 'none'}")
+        if namespace not in namespaces:
+            raise UsageError(
+                f"no namespace {namespace!r} in {source}; namespaces: "
+                f"{', '.join(namespaces) or 'none'}"
+            )
+        output = outputs[namespace]
+    missing = [key for key in _OUTPUT_KEYS if not output.get(key)]
+    if missing:
+        which = "" if namespace is None else f" for namespace {namespace!r}"
+        raise UsageError(f"{source} lacks {', '.join(missing)}{which}")
+    return dict(output)
+
+
+def _probe(url: str) -> bool:
+    """Whether something listens at ``url``'s host and port."""
+    parts = urlsplit(url)
+    try:
+        with socket.create_connection((parts.hostname or "", parts.port or 80), timeout=2):
+            return True
+    except OSError:
+        return False
+
+
+def _dev_target(args: argparse.Namespace) -> PublishTarget:
+    project_dir = Path(args.project_dir)
+    path = dev_state_path(project_dir, args.port)
+    state = _read_state(path)
+    where = f"port {args.port} (project {project_dir.resolve()})"
+    if state is None:
+        raise UsageError(
+            f"no realtime-socket dev runtime is running on {where}: start one with "
+            "`realtime-socket dev`, pass the --port it serves on, or name a deployed stack "
+            "with --stack-output or --table and --endpoint"
+        )
+    if state.get("stack") != args.stack:
+        raise UsageError(
+            f"the realtime-socket dev runtime on {where} serves stack {state.get('stack')!r}, "
+            f"not {args.stack!r}"
+        )
+    source = f"the realtime-socket dev runtime on port {args.port}"
+    output = _namespace_output(state.get("namespaces") or {}, args.namespace, source)
+    if not _probe(str(output["management_endpoint"])):
+        raise UsageError(f"{source} does not answer at {output['management_endpoint']}")
+    return PublishTarget(
+        table_name=str(output["table_name"]),
+        management_endpoint=str(output["management_endpoint"]),
+        region=str(state["region"]),
+        aws_endpoint=str(state["aws_endpoint"]),
+    )
+
+
+def resolve_publish_target(args: argparse.Namespace) -> PublishTarget:
+    """The publish's target: a deployed stack's, or the dev runtime's of the project."""
+    direct = args.table is not None or args.endpoint is not None
+    if direct and args.stack_output is not None:
+        raise UsageError("--stack-output and --table/--endpoint are alternatives: pass one")
+    if direct:
+        if not (args.table and args.endpoint):
+            raise UsageError(
+                "--table and --endpoint go together: the namespace's table_name and "
+                "management_endpoint"
+            )
+        return PublishTarget(args.table, args.endpoint, args.region)
+    if args.stack_output is not None:
+        try:
+            outputs = json.loads(Path(args.stack_output).read_text())
+        except OSError as exc:
+            raise UsageError(f"cannot read --stack-output: {exc}") from exc
+        except ValueError as exc:
+            raise UsageError(f"--stack-output {args.stack_output} is not JSON: {exc}") from exc
+        if not isinstance(outputs, dict):
+            raise UsageError(
+                f"--stack-output {args.stack_output} is not a JSON object "
+                "(pulumi stack output --json)"
+            )
+        output = _namespace_output(outputs, args.namespace, args.stack_output)
+        return PublishTarget(
+            str(output["table_name"]), str(output["management_endpoint"]), args.region
+        )
+    return _dev_target(args)
+
+
+def _local_session(aws_endpoint: str, region: str) -> boto3.session.Session:
+    """A boto3 session whose clients all call the dev runtime's AWS emulation."""
+    import boto3
+
+    class LocalSession(boto3.session.Session):
+        def client(self, *args: Any, **kwargs: Any) -> Any:
+            kwargs["endpoint_url"] = aws_endpoint
+            return super().client(*args, **kwargs)
+
+    return LocalSession(
+        aws_access_key_id=_LOCAL_CREDENTIALS,
+        aws_secret_access_key=_LOCAL_CREDENTIALS,
+        region_name=region,
+    )
+
+
+@contextlib.contextmanager
+def _aws_errors() -> Iterator[None]:
+    """AWS's refusals (no credentials, no table, unreachable endpoint) as exit status 1."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        yield
+    except (BotoCoreError, ClientError) as exc:
+        raise CommandFailed(str(exc)) from exc
+
+
+def _json_argument(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(
+            f"not JSON ({exc}): {text!r}; a string is quoted: '\"hi\"'"
+        ) from None
+
+
+def _cmd_publish(args: argparse.Namespace) -> int:
+    from realtime_socket.publish import Publisher
+
+    target = resolve_publish_target(args)
+    session = (
+        _local_session(target.aws_endpoint, target.region or "") if target.aws_endpoint else None
+    )
+    try:
+        with _aws_errors():
+            publisher = Publisher(
+                target.table_name, target.management_endpoint, target.region, session=session
+            )
+            with publisher:
+                result = publisher.publish(args.room, args.data, sender=args.sender)
+    except (ValueError, TypeError) as exc:  # a bad room, sender, endpoint or region
+        raise UsageError(str(exc)) from exc
+    except RuntimeError as exc:  # no AWS credentials to sign with
+        raise CommandFailed(str(exc)) from exc
+    print(f"{result.delivered} delivered, {result.gone} gone, {result.failed} failed")
+    return 1 if result.failed else 0
 
 
 def _bounded(kind: type, low: float, high: float) -> Any:
@@ -294,6 +552,38 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--architecture", choices=["arm64", "x86_64"], default="arm64")
     c.add_argument("--memory", type=_bounded(int, 128, 10240), default=256, help="MB")
     c.set_defaults(func=_cmd_cost)
+
+    u = commands.add_parser(
+        "publish",
+        help="send a message to every connection in a room, as your backend would",
+        description="Send a message frame (from --sender) to every connection in a room. By "
+        "default to the project's `realtime-socket dev` runtime on --port; with --stack-output, "
+        "or --table and --endpoint, to a deployed stack (boto3's credential chain). Prints the "
+        "counts: delivered, gone (410: rows deleted), failed. Exit status: 0 when no post "
+        "failed, 1 when any post failed (or AWS refused the call), 2 for bad arguments or no "
+        "runtime to publish to.",
+    )
+    u.add_argument("--namespace", default=None, help="default: the only one, if only one")
+    u.add_argument("--room", required=True, help="the room id")
+    u.add_argument(
+        "--data", type=_json_argument, required=True, help='the message, as JSON: \'{"text":"hi"}\''
+    )
+    u.add_argument("--sender", default="server", help="the frame's `from` (default: server)")
+    u.add_argument("--stack", default="dev", help="the dev runtime's stack")
+    u.add_argument("--project-dir", default=".", help="the dev runtime's project folder")
+    u.add_argument("--port", type=int, default=8080, help="the dev runtime's WebSocket port")
+    deployed = u.add_argument_group("a deployed stack")
+    deployed.add_argument(
+        "--stack-output", default=None, metavar="FILE", help="pulumi stack output --json > FILE"
+    )
+    deployed.add_argument("--table", default=None, help="the namespace's table_name")
+    deployed.add_argument(
+        "--endpoint", default=None, help="the namespace's management_endpoint (@connections)"
+    )
+    deployed.add_argument(
+        "--region", default=None, help="default: the endpoint's, else boto3's (AWS_REGION)"
+    )
+    u.set_defaults(func=_cmd_publish)
     return parser
 
 
@@ -313,6 +603,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except devtokens.TokenError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except UsageError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except CommandFailed as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     except OSError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

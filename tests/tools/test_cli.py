@@ -1,5 +1,6 @@
-"""The command line: `realtime-socket dev` as a user runs it, `token`, the README's own quick
-start driven by a real wscat client, and how `plan` and `cost` take arguments and report errors."""
+"""The command line: `realtime-socket dev` as a user runs it, `token`, `publish` against a
+running dev runtime, the README's own quick start driven by a real wscat client, and how `plan`,
+`cost` and `publish` take arguments and report errors."""
 
 from __future__ import annotations
 
@@ -12,15 +13,19 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import jwt
 import pytest
 from websockets.sync.client import connect
 
+from realtime_socket.local import devtokens
+from realtime_socket.local import model as local_model
+from realtime_socket.publish import Publisher, PublishResult
 from realtime_socket.tools import cli
 from tests.support.helpers import ROOT
-from tests.support.stack_project import copy_project
+from tests.support.stack_project import copy_project, run_stack
 
 WSCAT = shutil.which(
     "wscat", path=f"{ROOT / 'node_modules' / '.bin'}{os.pathsep}{os.environ['PATH']}"
@@ -31,6 +36,7 @@ class DevProcess:
     """A dev runtime in its own session, its output collected line by line."""
 
     def __init__(self, command: list[str], cwd: Path = ROOT) -> None:
+        self.cwd = cwd
         self.process = subprocess.Popen(
             command,
             cwd=cwd,
@@ -76,6 +82,10 @@ class DevProcess:
         if self.process.poll() is None:
             os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait()
+        # A runtime killed outright cannot withdraw its announcement: do it for it.
+        for state in (self.cwd / cli.DEV_STATE_DIR).glob("dev-*.json"):
+            if json.loads(state.read_text()).get("pid") == self.process.pid:
+                state.unlink()
 
 
 @pytest.fixture
@@ -295,3 +305,242 @@ def test_cli_refuses_bad_input(bad, capsys):
         cli.main(["cost", *args])
     assert exited.value.code == 2
     assert "error:" in capsys.readouterr().err
+
+
+# -- publish ---------------------------------------------------------------------------------
+
+
+@dataclass
+class RunningDev:
+    """A `realtime-socket dev` serving a copy of the project, and a chat token for it."""
+
+    project: Path
+    process: DevProcess
+    port: int
+    token: str
+
+    def ws_url(self, room: str) -> str:
+        return f"ws://127.0.0.1:{self.port}/chat?room_id={room}&token={self.token}"
+
+    def publish(self, *args: str) -> subprocess.CompletedProcess[str]:
+        """`realtime-socket publish` run from the project folder, as a user would."""
+        return subprocess.run(
+            [sys.executable, "-m", "realtime_socket", "publish", "--port", str(self.port), *args],
+            cwd=self.project,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+
+
+@pytest.fixture(scope="module")
+def running_dev(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningDev]:
+    """One runtime for the module's publish tests; stopping it withdraws its announcement."""
+    project = copy_project(tmp_path_factory.mktemp("project"))
+    process = DevProcess(
+        [sys.executable, "-m", "realtime_socket", "dev", "--port", "0"], cwd=project
+    )
+    try:
+        process.wait_for("Ctrl-C to stop.")
+        port = int(re.search(r"ws://127\.0\.0\.1:(\d+)/chat", process.output).group(1))
+        token = devtokens.mint(local_model.build(run_stack(project)), "chat", sub="alice")
+        yield RunningDev(project, process, port, token)
+        assert "stopped cleanly" in process.interrupt()
+        assert not cli.dev_state_path(project, port).exists()  # withdrawn at stop
+    finally:
+        process.kill()
+
+
+def _publish(*args: str) -> int:
+    return cli.main(["publish", "--room", "lobby", "--data", "1", *args])
+
+
+def test_dev_announces_what_publish_needs(running_dev):
+    """The state file names the endpoints the banner prints, and the process that serves them."""
+    state = json.loads(cli.dev_state_path(running_dev.project, running_dev.port).read_text())
+    out = running_dev.process.output
+    assert (state["pid"], state["stack"], state["port"]) == (
+        running_dev.process.process.pid,
+        "dev",
+        running_dev.port,
+    )
+    assert re.search(rf"AWS APIs\s+{re.escape(state['aws_endpoint'])} ", out)
+    assert sorted(state["namespaces"]) == ["chat", "telemetry"]
+    for ns, output in state["namespaces"].items():
+        assert output["url"] == f"ws://127.0.0.1:{running_dev.port}/{ns}"
+        assert f"@connections {output['management_endpoint']}\n" in out
+        assert f"table: {output['table_name']}\n" in out
+        assert output["table_name"].startswith(f"{ns}-connections-table-")
+
+
+def test_publish_reaches_every_connection_in_the_room_and_no_other(running_dev):
+    with (
+        connect(running_dev.ws_url("lobby")) as lobby,
+        connect(running_dev.ws_url("kitchen")) as kitchen,
+    ):
+        done = running_dev.publish(
+            "--namespace", "chat", "--room", "lobby", "--data", '{"text":"hi"}', "--sender", "ci"
+        )
+        assert (done.returncode, done.stdout, done.stderr) == (
+            0,
+            "1 delivered, 0 gone, 0 failed\n",
+            "",
+        )
+        frame = json.loads(lobby.recv(timeout=10))
+        assert (frame["type"], frame["room"], frame["from"], frame["data"]) == (
+            "message",
+            "lobby",
+            "ci",
+            {"text": "hi"},
+        )
+        with pytest.raises(TimeoutError):
+            kitchen.recv(timeout=1)
+
+
+def test_publish_asks_for_the_namespace_when_the_runtime_serves_several(running_dev, capsys):
+    project, port = str(running_dev.project), str(running_dev.port)
+    assert _publish("--project-dir", project, "--port", port) == 2
+    err = capsys.readouterr().err
+    assert f"error: pass --namespace: the realtime-socket dev runtime on port {port}" in err
+    assert "has chat, telemetry" in err
+    assert _publish("--project-dir", project, "--port", port, "--stack", "prod") == 2
+    assert "serves stack 'dev', not 'prod'" in capsys.readouterr().err
+
+
+def test_publish_without_a_dev_runtime_is_a_clear_error(tmp_path, capsys):
+    assert _publish("--namespace", "chat", "--project-dir", str(tmp_path)) == 2
+    err = capsys.readouterr().err
+    assert "error: no realtime-socket dev runtime is running on port 8080" in err
+    assert "start one with `realtime-socket dev`" in err
+    # One a SIGKILL left behind announces a process that no longer exists: no runtime either.
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    state = cli.dev_state_path(tmp_path, 8080)
+    state.parent.mkdir()
+    for pid in (int(dead.stdout), -1, 0, "1"):  # and files no runtime wrote
+        state.write_text(json.dumps({"pid": pid, "stack": "dev", "namespaces": {}}))
+        assert _publish("--namespace", "chat", "--project-dir", str(tmp_path)) == 2
+        assert "no realtime-socket dev runtime is running on port 8080" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("data", ["hi", "{text: 1}", ""])
+def test_publish_refuses_data_that_is_not_json(data, capsys):
+    with pytest.raises(SystemExit) as exited:
+        cli.main(["publish", "--room", "lobby", "--data", data])
+    assert exited.value.code == 2
+    assert "argument --data: not JSON" in capsys.readouterr().err
+
+
+OUTPUTS = {
+    "chat": {
+        "url": "wss://abc123.execute-api.eu-west-1.amazonaws.com/live",
+        "management_endpoint": "https://abc123.execute-api.eu-west-1.amazonaws.com/live",
+        "custom_url": None,
+        "table_name": "chat-connections-table-1",
+    },
+    "telemetry": {
+        "url": "wss://def456.execute-api.eu-west-1.amazonaws.com/live",
+        "management_endpoint": "https://def456.execute-api.eu-west-1.amazonaws.com/live",
+        "custom_url": None,
+        "table_name": "telemetry-connections-table-2",
+    },
+    "region": "eu-west-1",  # a stack may export more than namespaces
+}
+
+
+def _target(*args: str) -> cli.PublishTarget:
+    parsed = cli.build_parser().parse_args(["publish", "--room", "r", "--data", "1", *args])
+    return cli.resolve_publish_target(parsed)
+
+
+def test_publish_stack_output_resolves_to_the_namespaces_table_and_endpoint(tmp_path):
+    """`pulumi stack output --json`: --namespace picks the namespace; one namespace's output
+    (`pulumi stack output --json chat`) works too; the region is the endpoint's unless given."""
+    outputs = tmp_path / "outputs.json"
+    outputs.write_text(json.dumps(OUTPUTS))
+    chat = OUTPUTS["chat"]
+    assert _target("--stack-output", str(outputs), "--namespace", "telemetry") == cli.PublishTarget(
+        "telemetry-connections-table-2",
+        "https://def456.execute-api.eu-west-1.amazonaws.com/live",
+    )
+    one = tmp_path / "chat.json"
+    one.write_text(json.dumps(chat))
+    assert _target("--stack-output", str(one), "--region", "eu-west-1") == cli.PublishTarget(
+        chat["table_name"], chat["management_endpoint"], "eu-west-1"
+    )
+    assert _target("--table", "t", "--endpoint", "https://e/live") == cli.PublishTarget(
+        "t", "https://e/live"
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--namespace", "nope"], "no namespace 'nope' in {file}; namespaces: chat, telemetry"),
+        ([], "pass --namespace: {file} has chat, telemetry"),
+        (
+            ["--namespace", "chat", "--table", "t"],
+            "--stack-output and --table/--endpoint are alternatives",
+        ),
+    ],
+)
+def test_publish_stack_output_errors_are_clear(args, message, tmp_path, capsys):
+    outputs = tmp_path / "outputs.json"
+    outputs.write_text(json.dumps(OUTPUTS))
+    assert _publish("--stack-output", str(outputs), *args) == 2
+    assert f"error: {message.format(file=outputs)}" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (None, "cannot read --stack-output"),
+        ("{", "is not JSON"),
+        ("[]", "is not a JSON object"),
+        ('{"chat": {"url": "w"}}', "lacks table_name, management_endpoint for namespace 'chat'"),
+    ],
+)
+def test_publish_unusable_stack_output_is_a_clear_error(content, message, tmp_path, capsys):
+    outputs = tmp_path / "outputs.json"
+    if content is not None:
+        outputs.write_text(content)
+    assert _publish("--stack-output", str(outputs), "--namespace", "chat") == 2
+    assert message in capsys.readouterr().err
+
+
+def test_publish_table_and_endpoint_go_together(capsys):
+    assert _publish("--table", "t") == 2
+    assert "error: --table and --endpoint go together" in capsys.readouterr().err
+
+
+def test_publish_to_a_deployed_stack_prints_the_counts_and_exits_1_when_a_post_failed(
+    monkeypatch, capsys
+):
+    """The Publisher gets the stack's table, endpoint and region; no AWS call here."""
+    calls = []
+
+    def publish(self, room, data, *, sender):
+        calls.append((self.table_name, self.management_endpoint, self.region, room, data, sender))
+        return PublishResult(delivered=2, gone=1, failed=1)
+
+    monkeypatch.setattr(Publisher, "publish", publish)
+    endpoint = OUTPUTS["chat"]["management_endpoint"]
+    code = cli.main(
+        ["publish", "--room", "lobby", "--data", '{"a":1}', "--table", "t", "--endpoint", endpoint]
+    )
+    assert (code, capsys.readouterr().out) == (1, "2 delivered, 1 gone, 1 failed\n")
+    assert calls == [("t", endpoint, "eu-west-1", "lobby", {"a": 1}, "server")]
+
+
+def test_publish_refuses_an_invalid_room_before_any_aws_call(capsys):
+    code = cli.main(
+        ["publish", "--room", "a b", "--data", "1", "--table", "t", "--endpoint", "https://e/live",
+         "--region", "eu-west-1"]
+    )  # fmt: skip
+    assert code == 2
+    assert "error: invalid room 'a b'" in capsys.readouterr().err
