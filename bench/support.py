@@ -107,7 +107,7 @@ def stop(process: subprocess.Popen[str]) -> None:
 
 def start_dev(*flags: str) -> tuple[subprocess.Popen[str], Callable[[str], str]]:
     """``realtime-socket dev`` on the dev stack, and a URL maker for its ``telemetry`` rooms
-    carrying a development token."""
+    carrying a development token that grants every room (telemetry checks rooms)."""
     python = sys.executable
     process, output = start(
         [python, "-m", "realtime_socket", "dev", "--port", "0", *flags], "Ctrl-C to stop."
@@ -116,7 +116,18 @@ def start_dev(*flags: str) -> tuple[subprocess.Popen[str], Callable[[str], str]]
         found = re.search(r"telemetry\s+(ws://127\.0\.0\.1:\d+/telemetry)", output)
         assert found is not None, output
         token = subprocess.run(
-            [python, "-m", "realtime_socket", "token", "--namespace", "telemetry", "--sub", "b"],
+            [
+                python,
+                "-m",
+                "realtime_socket",
+                "token",
+                "--namespace",
+                "telemetry",
+                "--sub",
+                "b",
+                "--rooms",
+                "*",
+            ],
             cwd=ROOT,
             capture_output=True,
             text=True,
