@@ -22,6 +22,7 @@ __all__ = [
     "DEFAULT_CARRIERS",
     "DEFAULT_FANOUT_CONCURRENCY",
     "DEFAULT_LEEWAY_SECONDS",
+    "DEFAULT_MAX_ROOMS_PER_CONNECTION",
     "DEFAULT_MESSAGES_PER_SECOND",
     "DEFAULT_MESSAGE_BURST",
     "DEFAULT_QUERY_PARAMETER",
@@ -32,6 +33,7 @@ __all__ = [
     "MAX_FRAME_BYTES",
     "MAX_LEEWAY_SECONDS",
     "MAX_MESSAGE_BYTES",
+    "MAX_ROOMS_PER_CONNECTION_BOUND",
     "MAX_ROOM_GRANTS_BYTES",
     "MAX_TOKEN_BYTES",
     "ROOM_GRANTS_CONTEXT_KEY",
@@ -57,6 +59,8 @@ class Env:
     #: Messages a connection may send at once (``limits.message_burst``).
     MESSAGE_BURST: Final = "MESSAGE_BURST"
     MAX_CONNECTIONS_PER_USER: Final = "MAX_CONNECTIONS_PER_USER"
+    #: Rooms one connection may be in at once (``limits.max_rooms_per_connection``).
+    MAX_ROOMS_PER_CONNECTION: Final = "MAX_ROOMS_PER_CONNECTION"
     ALLOWED_ORIGINS: Final = "ALLOWED_ORIGINS"
     JWT_ALGORITHMS: Final = "JWT_ALGORITHMS"
     JWT_ISSUER: Final = "JWT_ISSUER"
@@ -74,17 +78,38 @@ class Env:
 
 
 class Table:
-    """The connections table: key, attributes and indexes."""
+    """The connections table: key, attributes and indexes.
 
-    #: Hash key: API Gateway's connection id.
+    Two kinds of item share the hash key ``connectionId``:
+
+    - the connection row, keyed by the connection id: ``userId``, ``connectedAt``, ``ttl``,
+      the rate limiter's attributes and ``rooms``, the string set of rooms it is in. It has
+      no ``roomId``, so it is not in the room index.
+    - one membership per (connection, room), keyed ``<connection id>|<room>``
+      (:data:`MEMBERSHIP_SEPARATOR`) with ``roomId`` and the row's ``ttl``: the room index
+      lists exactly these, so a broadcast Queries only the room's members.
+
+    A row written before several rooms per connection (``roomId`` on the row itself, no
+    ``|`` in its key) is still a member of its room: the fan-out reads the key's part
+    before ``|``, which is the whole key.
+    """
+
+    #: Hash key: API Gateway's connection id, or ``<connection id>|<room>`` for a membership.
     CONNECTION_ID: Final = "connectionId"
+    #: The room of a membership item (hash key of the room index).
     ROOM_ID: Final = "roomId"
-    #: The verified ``sub`` of the connection's token.
+    #: The connection row's string set of the rooms it is in (absent when it is in none).
+    ROOMS: Final = "rooms"
+    #: The verified ``sub`` of the connection's token (on the connection row only, so the
+    #: user index counts connections, not memberships).
     USER_ID: Final = "userId"
     #: Epoch milliseconds.
     CONNECTED_AT: Final = "connectedAt"
-    #: Epoch seconds; DynamoDB's TTL attribute.
+    #: Epoch seconds; DynamoDB's TTL attribute, on every item.
     TTL: Final = "ttl"
+    #: Between the connection id and the room in a membership's key: room ids cannot hold
+    #: it (:data:`ROOM_ID_PATTERN`) and connection ids (base64) never do.
+    MEMBERSHIP_SEPARATOR: Final = "|"
     #: GSI hash ``roomId``, range ``connectionId``, projecting only ``ttl``.
     ROOM_INDEX: Final = "room-index"
     #: GSI hash ``userId``; only when connections per user are capped.
@@ -163,3 +188,9 @@ MAX_ROOM_GRANTS_BYTES: Final = 2048
 DEFAULT_FANOUT_CONCURRENCY: Final = 64
 DEFAULT_MESSAGES_PER_SECOND: Final = 10
 DEFAULT_MESSAGE_BURST: Final = 20
+#: Rooms one connection may be in at once (``limits.max_rooms_per_connection``).
+DEFAULT_MAX_ROOMS_PER_CONNECTION: Final = 20
+#: The most ``limits.max_rooms_per_connection`` accepts: the connection row carries the
+#: set, and every ``sendmessage`` updates that row (one write unit per KB), so 100 rooms of
+#: up to 128 bytes keep it near 13 KB at worst; a disconnect deletes at most 4 batches.
+MAX_ROOMS_PER_CONNECTION_BOUND: Final = 100

@@ -16,7 +16,7 @@ sender, the posts go through the fan-out engine
 concurrency, botocore's retry rules) and the rows of connections that answer 410 are
 deleted with :func:`~realtime_socket.handlers.connections.delete_many`. The calls are
 exactly what ``RealtimeSocket.grant_publish`` allows: ``dynamodb:Query`` on the room index,
-``dynamodb:BatchWriteItem`` on the table and ``POST @connections``.
+``dynamodb:DeleteItem`` and ``dynamodb:BatchWriteItem`` on the table and ``POST @connections``.
 
 Credentials and region come from boto3's usual chain (or the ``session`` passed in). For the
 local runtime (``realtime-socket dev``) set ``AWS_ENDPOINT_URL`` to its AWS APIs endpoint and
@@ -214,7 +214,7 @@ class Publisher:
             result = api.broadcast(members, frame)
         if result.gone:
             try:
-                connections.delete_many(self._db, self.table_name, result.gone)
+                connections.delete_many(self._db, self.table_name, result.gone, room=room)
             except connections.UnprocessedDeletes as exc:
                 # The messages went out: raising would invite a retry that posts them twice.
                 # The rows left expire through the table's TTL.

@@ -35,7 +35,7 @@ MEMBERS = {"A": "lobby", "B": "lobby", "C": "lobby", "D": "other"}
 def _join(db: Any, table_name: str, rooms: dict[str, str]) -> None:
     now = int(time.time() * 1000)
     for cid, room in rooms.items():
-        conn = connections.Connection(cid, room, f"user-{cid}", now)
+        conn = connections.Connection(cid, f"user-{cid}", now, frozenset({room}))
         connections.put(db, table_name, conn, ttl_seconds=600)
 
 
@@ -271,7 +271,11 @@ def test_grant_publish_allows_exactly_what_publish_calls(room, endpoint):
                 else:
                     index = resource.removeprefix(f"{table_arn}/index/")
                     allowed.add((action.removeprefix("dynamodb:"), index))
-    assert set(calls) == allowed == {("Query", Table.ROOM_INDEX), ("BatchWriteItem", None)}
+    assert (
+        set(calls)
+        == allowed
+        == {("Query", Table.ROOM_INDEX), ("DeleteItem", None), ("BatchWriteItem", None)}
+    )
     assert posts == [f"{execution_arn}/live/POST/@connections/*"]
 
 

@@ -26,12 +26,14 @@ from realtime_socket.contract import (
     DEFAULT_CARRIERS,
     DEFAULT_FANOUT_CONCURRENCY,
     DEFAULT_LEEWAY_SECONDS,
+    DEFAULT_MAX_ROOMS_PER_CONNECTION,
     DEFAULT_MESSAGE_BURST,
     DEFAULT_MESSAGES_PER_SECOND,
     DEFAULT_QUERY_PARAMETER,
     HMAC_ALGORITHMS,
     INTEGRATION_TIMEOUT_SECONDS,
     MAX_LEEWAY_SECONDS,
+    MAX_ROOMS_PER_CONNECTION_BOUND,
     ROOM_GRANTS_CONTEXT_KEY,
 )
 
@@ -63,6 +65,8 @@ BUILTIN_ROUTES: dict[str, tuple[str, bool]] = {
     "$disconnect": ("disconnect", False),
     "$default": ("default", True),
     "sendmessage": ("sendmessage", False),
+    "subscribe": ("subscribe", True),
+    "unsubscribe": ("unsubscribe", True),
     "ping": ("ping", True),
 }
 _MAX_ROUTES = 300  # API Gateway's quota per API
@@ -228,6 +232,18 @@ class LimitsArgs(TypedDict):
         Annotated[int, Spec(default=0, bounds=(0, 100000), shown="`0` (no cap)")]
     ]
     """Live connections per verified ``sub``; a cap adds a user index to the table."""
+    max_rooms_per_connection: NotRequired[
+        Annotated[
+            int,
+            Spec(
+                default=DEFAULT_MAX_ROOMS_PER_CONNECTION,
+                bounds=(1, MAX_ROOMS_PER_CONNECTION_BOUND),
+            ),
+        ]
+    ]
+    """Rooms one connection may be in at once (``?room_id=`` plus ``subscribe``); past it
+    ``subscribe`` answers ``too_many_rooms``. The connection row lists its rooms and every
+    ``sendmessage`` rewrites that row, so long lists cost write units (one per KB)."""
     allowed_origins: NotRequired[
         Annotated[
             list[str],
@@ -428,6 +444,7 @@ class ResolvedLimits:
     messages_per_second: float
     message_burst: int
     max_connections_per_user: int
+    max_rooms_per_connection: int
     allowed_origins: tuple[str, ...]
 
 

@@ -60,15 +60,29 @@ class Grants:
 
 #: Grants of the built-in routes' functions, by handler module.
 ROUTE_GRANTS: dict[str, Grants] = {
-    "connect": Grants(table=["dynamodb:PutItem"]),
-    "disconnect": Grants(table=["dynamodb:DeleteItem"]),
+    # PutItem: the row and the membership of ?room_id=; DeleteItem: the row again when the
+    # membership write fails.
+    "connect": Grants(table=["dynamodb:PutItem", "dynamodb:DeleteItem"]),
+    # DeleteItem (ALL_OLD): the row, naming its rooms; BatchWriteItem: their memberships.
+    "disconnect": Grants(table=["dynamodb:DeleteItem", "dynamodb:BatchWriteItem"]),
     "sendmessage": Grants(
-        # UpdateItem: read the sender's row and count the message against its rate limit;
-        # BatchWriteItem: delete the rows of connections that answered 410.
-        table=["dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:BatchWriteItem"],
+        # UpdateItem: read the sender's row and count the message against its rate limit
+        # (GetItem when the limit is off); DeleteItem + BatchWriteItem: delete the rows and
+        # memberships of connections that answered 410.
+        table=[
+            "dynamodb:GetItem",
+            "dynamodb:UpdateItem",
+            "dynamodb:DeleteItem",
+            "dynamodb:BatchWriteItem",
+        ],
         indexes={ROOM_INDEX: ["dynamodb:Query"]},
         connections=["POST"],
     ),
+    # UpdateItem: add the room to the row's set (conditional on the limit); PutItem: the
+    # membership. Answers go back through the route response: no @connections.
+    "subscribe": Grants(table=["dynamodb:UpdateItem", "dynamodb:PutItem"]),
+    # DeleteItem: the membership; UpdateItem: the room out of the row's set.
+    "unsubscribe": Grants(table=["dynamodb:DeleteItem", "dynamodb:UpdateItem"]),
     "ping": Grants(),
     "default": Grants(),
 }
@@ -138,15 +152,16 @@ def function_policy(
 def publish_policy(*, table_arn: str, execution_arn: str, stage: str) -> str:
     """What ``grant_publish`` gives another service: exactly what ``Publisher.publish`` calls.
 
-    Query the room index for a room's members, post to them, and delete the rows of those
-    that answered 410 (BatchWriteItem), as the ``sendmessage`` fan-out does.
+    Query the room index for a room's members, post to them, and delete the rows (DeleteItem,
+    naming their rooms) and memberships (BatchWriteItem) of those that answered 410, as the
+    ``sendmessage`` fan-out does.
     """
     return json.dumps(
         {
             "Version": "2012-10-17",
             "Statement": [
                 _statement(["dynamodb:Query"], [f"{table_arn}/index/{ROOM_INDEX}"]),
-                _statement(["dynamodb:BatchWriteItem"], [table_arn]),
+                _statement(["dynamodb:DeleteItem", "dynamodb:BatchWriteItem"], [table_arn]),
                 _statement(
                     ["execute-api:ManageConnections"],
                     manage_connections_arns(execution_arn, stage, ["POST"]),

@@ -38,6 +38,7 @@ def route_environment(
         Env.MESSAGES_PER_SECOND: f"{cfg.limits.messages_per_second:g}",
         Env.MESSAGE_BURST: str(cfg.limits.message_burst),
         Env.MAX_CONNECTIONS_PER_USER: str(cfg.limits.max_connections_per_user),
+        Env.MAX_ROOMS_PER_CONNECTION: str(cfg.limits.max_rooms_per_connection),
         Env.USER_INDEX_NAME: Table.USER_INDEX,
         Env.ALLOWED_ORIGINS: ",".join(cfg.limits.allowed_origins),
         Env.JWT_ROOMS_CLAIM: cfg.jwt.rooms_claim or "",

@@ -94,7 +94,8 @@ class RealtimeSocket(pulumi.ComponentResource):
 
         Grants exactly what :class:`realtime_socket.publish.Publisher` calls:
         ``dynamodb:Query`` on the room index (to find a room's connections),
-        ``dynamodb:BatchWriteItem`` on the table (to remove rows that answered 410) and
+        ``dynamodb:DeleteItem`` and ``dynamodb:BatchWriteItem`` on the table (to remove the
+        rows and room memberships of connections that answered 410) and
         ``execute-api:ManageConnections`` on ``POST @connections`` of this stage.
         """
         stage = self._cfg.stage_name

@@ -1,9 +1,11 @@
-"""``$connect``: validate the room, check the token grants it, record the connection, echo
-the subprotocol.
+"""``$connect``: validate the room (if any), check the token grants it, record the
+connection, echo the subprotocol.
 
-Runs after the authorizer allowed the token. A non-2xx answer makes API Gateway refuse the
-handshake with that status, so a bad ``room_id`` is a 400, a room the token does not grant
-(when ``jwt.rooms_claim`` is set) a 403, and nothing is written.
+Runs after the authorizer allowed the token. ``?room_id=`` is optional: without it the
+connection joins no room (it subscribes later); with it the connection joins that room
+here. A non-2xx answer makes API Gateway refuse the handshake with that status, so a bad
+``room_id`` is a 400, a room the token does not grant (when ``jwt.rooms_claim`` is set) a
+403, and nothing is written.
 """
 
 from __future__ import annotations
@@ -45,12 +47,12 @@ def handle(
     with event_log(event) as log:
         room = events.query_param(event, "room_id")
         log.set(room=room)
-        try:
-            protocol.validate_room_id(room)
-        except ValueError as exc:
-            log.set(outcome="rejected", reason=str(exc))
-            return events.response(400, str(exc))
-        assert room is not None
+        if room is not None:
+            try:
+                protocol.validate_room_id(room)
+            except ValueError as exc:
+                log.set(outcome="rejected", reason=str(exc))
+                return events.response(400, str(exc))
         origin = events.header(event, "Origin")
         if cfg.allowed_origins and origin is not None and origin not in cfg.allowed_origins:
             # Cross-site WebSocket hijacking: a page on another site opened this socket.
@@ -61,7 +63,7 @@ def handle(
             # Only reachable if the route is deployed without the authorizer.
             log.set(outcome="rejected", reason="no verified subject")
             return events.response(401, "Unauthorized")
-        if check_rooms:
+        if check_rooms and room is not None:
             grants = rooms.decode(events.authorizer_context(event).get(ROOM_GRANTS_CONTEXT_KEY))
             if not rooms.allowed(room, grants):
                 log.set(outcome="rejected", reason="room not granted by the token")
@@ -75,9 +77,9 @@ def handle(
                 )
         conn = connections.Connection(
             connection_id=events.connection_id(event),
-            room_id=room,
             user_id=user,
             connected_at=int(time.time() * 1000),
+            rooms=frozenset() if room is None else frozenset({room}),
         )
         connections.put(client, cfg.table_name, conn, cfg.ttl_seconds)
         subprotocol = selected_subprotocol(events.header(event, "Sec-WebSocket-Protocol"))

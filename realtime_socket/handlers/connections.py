@@ -1,15 +1,27 @@
-"""The connections table: who is connected to which room.
+"""The connections table: who is connected, and to which rooms.
 
-Item: ``connectionId`` (hash key), ``roomId``, ``userId``, ``connectedAt`` (epoch ms) and
-``ttl`` (epoch s), named by :class:`realtime_socket.contract.Table`. The room index (hash
-``roomId``) projects only ``ttl`` beside the keys, so a broadcast Queries exactly the room's
-members and reads a few bytes per member.
+Two kinds of item (names in :class:`realtime_socket.contract.Table`):
+
+- the connection row ``connectionId=<cid>``: ``userId``, ``connectedAt`` (epoch ms),
+  ``ttl`` (epoch s), the rate limiter's window and count, and ``rooms``, the string set of
+  the rooms it is in;
+- one membership ``connectionId=<cid>|<room>`` per room, with ``roomId`` and the row's
+  ``ttl``. The room index (hash ``roomId``) holds only memberships and projects only
+  ``ttl`` beside the keys, so a broadcast Queries exactly the room's members and reads a
+  few bytes per member.
+
+Invariant: the row's ``rooms`` covers every membership of the connection. Subscribing adds
+the room to the set before writing the membership; unsubscribing deletes the membership
+before taking the room out of the set; so deleting the row and the memberships its set
+names (``$disconnect``, the 410 clean-up) never leaves a membership behind, whichever call
+fails in between. TTL removes what a lost ``$disconnect`` leaves, and every read ignores
+items past their ``ttl``.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -23,13 +35,19 @@ if TYPE_CHECKING:
 __all__ = [
     "Connection",
     "RateLimited",
+    "TooManyRooms",
     "UnprocessedDeletes",
+    "batch_delete",
     "claim_send",
     "delete",
     "delete_many",
     "get",
+    "member_of",
+    "membership_key",
     "put",
     "room_members",
+    "subscribe",
+    "unsubscribe",
     "user_connection_count",
 ]
 
@@ -41,14 +59,19 @@ _BATCH_SIZE = 25
 _BACKOFF = ExponentialBackoff(max_backoff=1)
 #: The rate limiter's window number and count live in the connection's own row.
 _RATE_WINDOW, _RATE_COUNT = "rlWin", "rlCount"
+_SEP = Table.MEMBERSHIP_SEPARATOR
 
 
 class RateLimited(Exception):
     """The connection has used up its messages for the current window."""
 
 
+class TooManyRooms(Exception):
+    """The connection is already in as many rooms as it may be."""
+
+
 class UnprocessedDeletes(RuntimeError):
-    """BatchWriteItem still left rows unprocessed after the client's retry budget."""
+    """BatchWriteItem still left items unprocessed after the client's retry budget."""
 
     def __init__(self, table: str, connection_ids: list[str], attempts: int) -> None:
         super().__init__(
@@ -63,9 +86,33 @@ class UnprocessedDeletes(RuntimeError):
 @dataclass(frozen=True)
 class Connection:
     connection_id: str
-    room_id: str
     user_id: str
     connected_at: int
+    #: The rooms the connection is in.
+    rooms: frozenset[str] = frozenset()
+
+
+def membership_key(connection_id: str, room: str) -> str:
+    """The hash key of ``connection_id``'s membership of ``room``."""
+    return f"{connection_id}{_SEP}{room}"
+
+
+def member_of(key: str) -> str:
+    """The connection id a room index entry names: the key's part before ``|`` (a row from
+    before memberships, whose key has no ``|``, names itself)."""
+    return key.split(_SEP, 1)[0]
+
+
+def _expires(conn: Connection, ttl_seconds: int) -> int:
+    return conn.connected_at // 1000 + ttl_seconds
+
+
+def _membership_item(connection_id: str, room: str, ttl: int) -> dict[str, Any]:
+    return {
+        Table.CONNECTION_ID: {"S": membership_key(connection_id, room)},
+        Table.ROOM_ID: {"S": room},
+        Table.TTL: {"N": str(ttl)},
+    }
 
 
 def put(
@@ -74,16 +121,41 @@ def put(
     conn: Connection,
     ttl_seconds: int,
 ) -> None:
-    client.put_item(
-        TableName=table,
-        Item={
-            Table.CONNECTION_ID: {"S": conn.connection_id},
-            Table.ROOM_ID: {"S": conn.room_id},
-            Table.USER_ID: {"S": conn.user_id},
-            Table.CONNECTED_AT: {"N": str(conn.connected_at)},
-            Table.TTL: {"N": str(conn.connected_at // 1000 + ttl_seconds)},
-        },
-    )
+    """Record a new connection: its row, then a membership for each of its rooms.
+
+    Two plain writes rather than a TransactWriteItems, which bills two write units per
+    item: the row goes first, so a membership never names a connection without a row; if
+    a membership write fails what was written is deleted again and the error raised (``$connect``
+    answers 500 and API Gateway refuses the handshake).
+    """
+    ttl = _expires(conn, ttl_seconds)
+    item: dict[str, Any] = {
+        Table.CONNECTION_ID: {"S": conn.connection_id},
+        Table.USER_ID: {"S": conn.user_id},
+        Table.CONNECTED_AT: {"N": str(conn.connected_at)},
+        Table.TTL: {"N": str(ttl)},
+    }
+    if conn.rooms:
+        item[Table.ROOMS] = {"SS": sorted(conn.rooms)}
+    client.put_item(TableName=table, Item=item)
+    written = [conn.connection_id]
+    try:
+        for room in sorted(conn.rooms):
+            client.put_item(TableName=table, Item=_membership_item(conn.connection_id, room, ttl))
+            written.append(membership_key(conn.connection_id, room))
+    except Exception:
+        for key in reversed(written):
+            client.delete_item(TableName=table, Key={Table.CONNECTION_ID: {"S": key}})
+        raise
+
+
+def _rooms_of(item: dict[str, Any]) -> frozenset[str]:
+    """The rooms an item's row names; a row from before memberships has one ``roomId``."""
+    if Table.ROOMS in item:
+        return frozenset(item[Table.ROOMS]["SS"])
+    if Table.ROOM_ID in item:
+        return frozenset({item[Table.ROOM_ID]["S"]})
+    return frozenset()
 
 
 def _from_item(item: dict[str, Any] | None) -> Connection | None:
@@ -91,9 +163,9 @@ def _from_item(item: dict[str, Any] | None) -> Connection | None:
         return None
     return Connection(
         connection_id=item[Table.CONNECTION_ID]["S"],
-        room_id=item[Table.ROOM_ID]["S"],
         user_id=item[Table.USER_ID]["S"],
         connected_at=int(item[Table.CONNECTED_AT]["N"]),
+        rooms=_rooms_of(item),
     )
 
 
@@ -179,27 +251,147 @@ def get(client: DynamoDBClient, table: str, connection_id: str) -> Connection | 
     return _from_item(item)
 
 
-def delete(client: DynamoDBClient, table: str, connection_id: str) -> None:
-    """Delete a row; deleting a row that is not there is not an error (idempotent)."""
-    client.delete_item(TableName=table, Key={Table.CONNECTION_ID: {"S": connection_id}})
+def subscribe(
+    client: DynamoDBClient,
+    table: str,
+    connection_id: str,
+    room: str,
+    max_rooms: int,
+) -> Connection | None:
+    """Put the connection in ``room``; idempotent. None when the connection has no live row.
+
+    One conditional UpdateItem adds the room to the row's set (refused when the set is full
+    and does not hold the room yet), then a PutItem writes the membership with the row's
+    ``ttl``. Subscribing again rewrites the same membership, which also repairs one a
+    failed earlier subscribe never wrote.
+
+    Raises:
+        TooManyRooms: the connection is in ``max_rooms`` other rooms already.
+    """
+    now = str(int(time.time()))
+    try:
+        answer = client.update_item(
+            TableName=table,
+            Key={Table.CONNECTION_ID: {"S": connection_id}},
+            UpdateExpression="ADD #rooms :r",
+            ConditionExpression=(
+                "attribute_exists(#cid) AND #ttl > :now AND (attribute_not_exists(#rooms) "
+                "OR size(#rooms) < :max OR contains(#rooms, :room))"
+            ),
+            ExpressionAttributeNames={
+                "#cid": Table.CONNECTION_ID,
+                "#rooms": Table.ROOMS,
+                "#ttl": Table.TTL,
+            },
+            ExpressionAttributeValues={
+                ":r": {"SS": [room]},
+                ":room": {"S": room},
+                ":max": {"N": str(max_rooms)},
+                ":now": {"N": now},
+            },
+            ReturnValues="ALL_NEW",
+            ReturnValuesOnConditionCheckFailure="ALL_OLD",
+        )
+    except client.exceptions.ConditionalCheckFailedException as exc:
+        old: Any = exc.response.get("Item")
+        if _from_item(old) is None:
+            return None
+        raise TooManyRooms(connection_id) from None
+    conn = _from_item(answer.get("Attributes"))
+    if conn is None:
+        return None
+    item = answer["Attributes"]
+    client.put_item(
+        TableName=table, Item=_membership_item(connection_id, room, int(item[Table.TTL]["N"]))
+    )
+    return conn
 
 
-def delete_many(client: DynamoDBClient, table: str, connection_ids: list[str]) -> None:
-    """Delete rows 25 at a time, retrying the ones DynamoDB leaves unprocessed.
+def unsubscribe(
+    client: DynamoDBClient, table: str, connection_id: str, room: str
+) -> Connection | None:
+    """Take the connection out of ``room``; a room it is not in is fine. None when the
+    connection has no live row.
+
+    The membership goes first (DeleteItem), then the room leaves the row's set (UpdateItem
+    ``DELETE``, conditional on the row existing so it never creates one): the set always
+    covers the memberships.
+    """
+    client.delete_item(
+        TableName=table, Key={Table.CONNECTION_ID: {"S": membership_key(connection_id, room)}}
+    )
+    try:
+        answer = client.update_item(
+            TableName=table,
+            Key={Table.CONNECTION_ID: {"S": connection_id}},
+            UpdateExpression="DELETE #rooms :r",
+            ConditionExpression="attribute_exists(#cid)",
+            ExpressionAttributeNames={"#cid": Table.CONNECTION_ID, "#rooms": Table.ROOMS},
+            ExpressionAttributeValues={":r": {"SS": [room]}},
+            ReturnValues="ALL_NEW",
+        )
+    except client.exceptions.ConditionalCheckFailedException:
+        return None
+    return _from_item(answer.get("Attributes"))
+
+
+def delete(client: DynamoDBClient, table: str, connection_id: str) -> frozenset[str]:
+    """Delete a connection's row and its memberships; return the rooms it was in.
+
+    DeleteItem with ``ReturnValues=ALL_OLD`` names the rooms of the row it removed, then
+    :func:`batch_delete` removes those memberships. A row that is not there is not an
+    error (idempotent).
+    """
+    old = client.delete_item(
+        TableName=table,
+        Key={Table.CONNECTION_ID: {"S": connection_id}},
+        ReturnValues="ALL_OLD",
+    ).get("Attributes")
+    rooms = _rooms_of(old) if old else frozenset()
+    batch_delete(client, table, [membership_key(connection_id, room) for room in sorted(rooms)])
+    return rooms
+
+
+def delete_many(
+    client: DynamoDBClient, table: str, connection_ids: Iterable[str], room: str | None = None
+) -> None:
+    """Delete stale connections (those that answered 410): each row and its memberships.
+
+    Each row goes with one DeleteItem (``ALL_OLD`` names its rooms), then every membership
+    those rows named, plus each connection's membership of ``room`` (the room the fan-out
+    found it in, even if its row is already gone), with :func:`batch_delete`.
+
+    Raises:
+        UnprocessedDeletes: memberships were still unprocessed after the last attempt.
+    """
+    keys: list[str] = []
+    for cid in dict.fromkeys(connection_ids):
+        old = client.delete_item(
+            TableName=table, Key={Table.CONNECTION_ID: {"S": cid}}, ReturnValues="ALL_OLD"
+        ).get("Attributes")
+        rooms = set(_rooms_of(old) if old else ())
+        if room is not None:
+            rooms.add(room)
+        keys.extend(membership_key(cid, r) for r in sorted(rooms))
+    batch_delete(client, table, keys)
+
+
+def batch_delete(client: DynamoDBClient, table: str, keys: list[str]) -> None:
+    """Delete items by hash key 25 at a time, retrying the ones DynamoDB leaves unprocessed.
 
     DynamoDB answers a throttled batch with ``UnprocessedItems`` rather than an error, so
     botocore's own retries never see it: the rest is resent with botocore's exponential
     backoff, within the attempts the client is configured for.
 
     Raises:
-        UnprocessedDeletes: rows were still unprocessed after the last attempt.
+        UnprocessedDeletes: items were still unprocessed after the last attempt.
     """
     retries: dict[str, Any] = getattr(client.meta.config, "retries", None) or {}
     max_attempts = int(retries.get("total_max_attempts") or DEFAULT_MAX_ATTEMPTS)
-    for start in range(0, len(connection_ids), _BATCH_SIZE):
+    for start in range(0, len(keys), _BATCH_SIZE):
         requests: list[Any] = [
-            {"DeleteRequest": {"Key": {Table.CONNECTION_ID: {"S": cid}}}}
-            for cid in connection_ids[start : start + _BATCH_SIZE]
+            {"DeleteRequest": {"Key": {Table.CONNECTION_ID: {"S": key}}}}
+            for key in keys[start : start + _BATCH_SIZE]
         ]
         for attempt in range(1, max_attempts + 1):
             if attempt > 1:
@@ -216,7 +408,8 @@ def delete_many(client: DynamoDBClient, table: str, connection_ids: list[str]) -
 def room_members(client: DynamoDBClient, table: str, index: str, room_id: str) -> Iterator[str]:
     """Yield the connection ids in ``room_id`` with a Query on the room index, page by page.
 
-    Never a Scan: the cost is proportional to the room, not to the table.
+    Never a Scan: the cost is proportional to the room, not to the table. The index lists
+    memberships (``<cid>|<room>``); the connection id is the key's part before ``|``.
     """
     now = str(int(time.time()))
     kwargs: dict[str, object] = {
@@ -231,7 +424,7 @@ def room_members(client: DynamoDBClient, table: str, index: str, room_id: str) -
     while True:
         page = client.query(**kwargs)  # type: ignore[arg-type]
         for item in page.get("Items", []):
-            yield item[Table.CONNECTION_ID]["S"]
+            yield member_of(item[Table.CONNECTION_ID]["S"])
         last = page.get("LastEvaluatedKey")
         if not last:
             return

@@ -1,7 +1,8 @@
-"""``$disconnect``: delete the connection's row.
+"""``$disconnect``: delete the connection's row and its room memberships.
 
 Idempotent: API Gateway delivers ``$disconnect`` on a best-effort basis, and a fan-out may
-already have removed the row after a 410, so an unknown id is fine.
+already have removed the row after a 410, so an unknown id is fine. When it is never
+delivered, the next broadcast's 410 or DynamoDB's TTL removes what it would have.
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ def handle(event: events.Event, client: Any, cfg: settings.Settings) -> dict[str
             disconnectStatusCode=ctx.get("disconnectStatusCode"),
             disconnectReason=ctx.get("disconnectReason"),
         )
-        connections.delete(client, cfg.table_name, events.connection_id(event))
+        rooms = connections.delete(client, cfg.table_name, events.connection_id(event))
+        log.set(rooms=len(rooms))
         return events.response(200)
 
 

@@ -17,12 +17,13 @@ __all__ = [
     "SUPPORTED_ACTIONS",
     "encode",
     "error_frame",
+    "frame_room",
     "message_frame",
     "parse_action_body",
     "validate_room_id",
 ]
 
-SUPPORTED_ACTIONS = ("sendmessage", "ping")
+SUPPORTED_ACTIONS = ("sendmessage", "subscribe", "unsubscribe", "ping")
 
 
 def validate_room_id(value: str | None) -> str:
@@ -32,6 +33,15 @@ def validate_room_id(value: str | None) -> str:
     if not ROOM_ID_PATTERN.fullmatch(value):
         raise ValueError("room_id must be 1-128 characters of letters, digits and -_.:")
     return value
+
+
+def frame_room(parsed: dict[str, Any]) -> str | None:
+    """The ``room`` a frame names if it is a valid room id, else None (absent or invalid:
+    the caller tells the two apart with ``"room" in parsed``)."""
+    room = parsed.get("room")
+    if isinstance(room, str) and ROOM_ID_PATTERN.fullmatch(room):
+        return room
+    return None
 
 
 def encode(frame: dict[str, Any]) -> bytes:

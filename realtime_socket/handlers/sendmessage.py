@@ -1,7 +1,9 @@
-"""``sendmessage``: broadcast ``data`` to every connection in the sender's room.
+"""``sendmessage``: broadcast ``data`` to every connection in one of the sender's rooms.
 
-The room comes from the sender's row in the table, never from the message, and ``from``
-is the subject the authorizer verified. Errors go back to the sender as error frames.
+The frame's ``room`` must be a room the sender's row in the table lists (else
+``not_subscribed``); it may be left out when the sender is in exactly one room (else
+``missing_room``). ``from`` is the subject the authorizer verified, never the frame's.
+Errors go back to the sender as error frames.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from realtime_socket.handlers import clients, connections, events, fanout, proto
 from realtime_socket.handlers.errors import BadRequest, NotConnected
 from realtime_socket.handlers.observability import event_log
 
-__all__ = ["build_frame", "handle", "handler", "management_endpoint"]
+__all__ = ["build_frame", "handle", "handler", "management_endpoint", "target_room"]
 
 
 def management_endpoint(event: events.Event, cfg: settings.Settings) -> str:
@@ -24,20 +26,39 @@ def management_endpoint(event: events.Event, cfg: settings.Settings) -> str:
     return f"https://{ctx.get('domainName')}/{ctx.get('stage')}"
 
 
-def build_frame(body: str | None, sender: connections.Connection) -> bytes:
-    """Validate the request and return the encoded broadcast frame."""
+def target_room(parsed: dict[str, Any], sender: connections.Connection) -> str:
+    """The room a ``sendmessage`` goes to: the frame's ``room``, which the sender must be
+    in, or the sender's only room when the frame names none."""
+    if "room" not in parsed:
+        if len(sender.rooms) != 1:
+            raise BadRequest(
+                "missing_room",
+                f'the connection is in {len(sender.rooms)} rooms: name one in "room"',
+            )
+        return next(iter(sender.rooms))
+    room = protocol.frame_room(parsed)
+    if room is None:
+        raise BadRequest("invalid_room", "room must be 1-128 letters, digits and -_.:")
+    if room not in sender.rooms:
+        raise BadRequest("not_subscribed", "subscribe to the room before sending to it")
+    return room
+
+
+def build_frame(body: str | None, sender: connections.Connection) -> tuple[str, bytes]:
+    """Validate the request and return the target room and the encoded broadcast frame."""
     parsed = protocol.parse_action_body(body)
     if parsed is None:
         raise BadRequest("invalid_frame", "frames must be JSON objects")
     if "data" not in parsed:
         raise BadRequest("missing_data", 'sendmessage needs a "data" field')
-    frame = protocol.encode(protocol.message_frame(sender.room_id, sender.user_id, parsed["data"]))
+    room = target_room(parsed, sender)
+    frame = protocol.encode(protocol.message_frame(room, sender.user_id, parsed["data"]))
     if len(frame) > MAX_MESSAGE_BYTES:
         raise BadRequest(
             "message_too_large",
             f"the message frame is {len(frame)} bytes; the limit is {MAX_MESSAGE_BYTES}",
         )
-    return frame
+    return room, frame
 
 
 def handle(
@@ -59,17 +80,19 @@ def handle(
                 raise BadRequest("rate_limited", message) from None
             if sender is None:
                 raise NotConnected("connection not registered")
-            log.set(room=sender.room_id)
-            frame = build_frame(events.body(event), sender)
+            room, frame = build_frame(events.body(event), sender)
+            log.set(room=room)
         except (BadRequest, NotConnected) as exc:
             code = exc.code
             message = exc.message if isinstance(exc, BadRequest) else str(exc)
             log.set(outcome="rejected", reason=code)
             api.post(caller, protocol.encode(protocol.error_frame(code, message)))
             return events.response(200)
-        members = connections.room_members(db, cfg.table_name, cfg.room_index, sender.room_id)
+        members = connections.room_members(db, cfg.table_name, cfg.room_index, room)
         result = api.broadcast(
-            members, frame, on_gone=lambda ids: connections.delete_many(db, cfg.table_name, ids)
+            members,
+            frame,
+            on_gone=lambda ids: connections.delete_many(db, cfg.table_name, ids, room=room),
         )
         log.set(
             delivered=result.delivered,

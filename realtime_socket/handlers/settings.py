@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from realtime_socket.contract import (
     CONNECTION_TTL_SECONDS,
     DEFAULT_FANOUT_CONCURRENCY,
+    DEFAULT_MAX_ROOMS_PER_CONNECTION,
     DEFAULT_MESSAGE_BURST,
     DEFAULT_MESSAGES_PER_SECOND,
     Env,
@@ -35,6 +36,7 @@ class Settings:
     max_connections_per_user: int = 0
     user_index: str = Table.USER_INDEX
     allowed_origins: tuple[str, ...] = ()
+    max_rooms_per_connection: int = DEFAULT_MAX_ROOMS_PER_CONNECTION
 
 
 def load(environ: Mapping[str, str] | None = None) -> Settings:
@@ -50,4 +52,7 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
         max_connections_per_user=int(env.get(Env.MAX_CONNECTIONS_PER_USER, 0)),
         user_index=env.get(Env.USER_INDEX_NAME, Table.USER_INDEX),
         allowed_origins=tuple(o for o in env.get(Env.ALLOWED_ORIGINS, "").split(",") if o),
+        max_rooms_per_connection=int(
+            env.get(Env.MAX_ROOMS_PER_CONNECTION, DEFAULT_MAX_ROOMS_PER_CONNECTION)
+        ),
     )

@@ -26,9 +26,17 @@ POST_LATENCY_SECONDS = 0.025  # one @connections round trip
 CPU_PER_POST_SECONDS = {"realtime-socket": 0.0002, "scan-based": 0.0013}
 HANDLER_BASE_SECONDS = 0.005  # per invocation, apart from the posts
 FANOUT_CONCURRENCY = 64
-INDEX_ENTRY_BYTES = 60  # connectionId, roomId, ttl in the room index
+#: A membership in the room index: connectionId ``<cid>|<room>``, roomId, ttl.
+INDEX_ENTRY_BYTES = 70
 ROW_BYTES = 120  # a whole connection row
-WRITES_PER_SESSION = {"realtime-socket": 4, "scan-based": 2}  # put + delete (+ the GSI's)
+#: $connect with ``?room_id=``: the row, the membership and its room index entry; $disconnect
+#: deletes the same three (the row, then the membership in a BatchWriteItem). The
+#: Scan-based design writes one row and deletes it.
+WRITES_PER_SESSION = {"realtime-socket": 6, "scan-based": 2}
+#: Each further room a session subscribes to: UpdateItem on the row, PutItem of the
+#: membership and its index entry; its deletion at $disconnect: the item and the entry.
+WRITES_PER_EXTRA_ROOM = 5
+
 
 ASSUMPTIONS = [
     "a month is 730 hours; clients stay connected, reconnecting every 2 hours (API Gateway's cap)",
@@ -36,9 +44,12 @@ ASSUMPTIONS = [
     f"message frames add {ENVELOPE_BYTES} bytes around data; messages are billed per 32 KB",
     f"@connections round trip {POST_LATENCY_SECONDS * 1000:.0f} ms; realtime-socket posts "
     f"{FANOUT_CONCURRENCY} at a time, the Scan-based design one after another",
-    "each connection runs the authorizer, $connect and $disconnect once per session",
+    "each connection runs the authorizer, $connect and $disconnect once per session, and one "
+    "subscribe per extra room",
     "reads: realtime-socket GetItem (1 unit) + Query of the room index; Scan-based reads the "
     "whole table per message (eventually consistent)",
+    "writes: realtime-socket 6 per session (row + membership + its index entry, written and "
+    "deleted), 5 per extra room",
 ]
 
 
@@ -51,6 +62,8 @@ class Load:
     connected_fraction: float = 1.0
     architecture: str = "arm64"
     memory_mb: int = 256
+    #: Rooms each connection subscribes to beyond the one it joins at connect.
+    extra_rooms_per_connection: int = 0
 
 
 @dataclass
@@ -90,17 +103,20 @@ def _design(design: str, load: Load, prices: dict[str, Any]) -> Estimate:
         posting = room_size * (POST_LATENCY_SECONDS + CPU_PER_POST_SECONDS[design])
         reads_per_message = read_units([ROW_BYTES] * math.ceil(connected))
     seconds_per_message = HANDLER_BASE_SECONDS + posting
-    gb_seconds = (messages * seconds_per_message + sessions * 3 * HANDLER_BASE_SECONDS) * (
-        load.memory_mb / 1024
-    )
+    extra = load.extra_rooms_per_connection if design == "realtime-socket" else 0
+    invocations_per_session = 3 + extra  # authorizer, $connect, $disconnect, subscribes
+    gb_seconds = (
+        messages * seconds_per_message + sessions * invocations_per_session * HANDLER_BASE_SECONDS
+    ) * (load.memory_mb / 1024)
     estimate = Estimate(design=design, seconds_per_message=seconds_per_message)
     estimate.usage = {
         "API Gateway messages": messages * copies_per_message,
         "API Gateway connection minutes": connected * SECONDS_PER_MONTH / 60,
-        "Lambda requests": messages + 3 * sessions,
+        "Lambda requests": messages + invocations_per_session * sessions,
         "Lambda GB-seconds": gb_seconds,
         "DynamoDB read units": messages * reads_per_message,
-        "DynamoDB write units": sessions * WRITES_PER_SESSION[design],
+        "DynamoDB write units": sessions
+        * (WRITES_PER_SESSION[design] + WRITES_PER_EXTRA_ROOM * extra),
     }
     per_million = {
         "API Gateway messages": prices["websocket_messages_per_million"],

@@ -28,6 +28,8 @@ def test_defaults_are_valid():
         "$disconnect",
         "$default",
         "sendmessage",
+        "subscribe",  # several rooms per connection: two built-in reply routes
+        "unsubscribe",
         "ping",
     ]
     assert resolved.jwt.carriers == contract.DEFAULT_CARRIERS
@@ -207,6 +209,8 @@ def test_domain_settings(args, path):
         ({"limits": {"messages_per_second": -1}}, "limits.messages_per_second"),
         ({"limits": {"message_burst": 0}}, "limits.message_burst"),
         ({"limits": {"max_connections_per_user": -1}}, "limits.max_connections_per_user"),
+        ({"limits": {"max_rooms_per_connection": 0}}, "limits.max_rooms_per_connection"),
+        ({"limits": {"max_rooms_per_connection": 101}}, "limits.max_rooms_per_connection"),
         ({"limits": {"allowed_origins": ["https://x.com/path"]}}, "limits.allowed_origins"),
         ({"limits": {"allowed_origins": ["*"]}}, "limits.allowed_origins"),
         ({"limits": {"burst": 1}}, "limits.burst"),

@@ -9,34 +9,55 @@ from tests.support.recorded_socket import arns_of as _arns
 from tests.support.recorded_socket import statements_of as _statements
 
 
-def test_connect_may_only_put_items(chat_recording):
+def test_connect_may_only_put_items_and_roll_them_back(chat_recording):
+    """PutItem: the row and the room's membership; DeleteItem: undo them if one fails."""
     table, _, logs = _arns(chat_recording, "connect")
     assert _statements(chat_recording, "connect") == {
         ("logs:CreateLogStream", "logs:PutLogEvents"): [f"{logs}:*"],
-        ("dynamodb:PutItem",): [table],
+        ("dynamodb:PutItem", "dynamodb:DeleteItem"): [table],
     }
 
 
 def test_disconnect_may_only_delete_items(chat_recording):
+    """DeleteItem: the row (naming its rooms); BatchWriteItem: its memberships."""
     table, _, logs = _arns(chat_recording, "disconnect")
     assert _statements(chat_recording, "disconnect") == {
         ("logs:CreateLogStream", "logs:PutLogEvents"): [f"{logs}:*"],
-        ("dynamodb:DeleteItem",): [table],
+        ("dynamodb:DeleteItem", "dynamodb:BatchWriteItem"): [table],
     }
+
+
+def test_subscribe_and_unsubscribe_only_update_the_row_and_write_memberships(chat_recording):
+    """Both answer through the route response, so neither may post to @connections."""
+    for role, actions in (
+        ("subscribe", ("dynamodb:UpdateItem", "dynamodb:PutItem")),
+        ("unsubscribe", ("dynamodb:DeleteItem", "dynamodb:UpdateItem")),
+    ):
+        table, _, logs = _arns(chat_recording, role)
+        assert _statements(chat_recording, role) == {
+            ("logs:CreateLogStream", "logs:PutLogEvents"): [f"{logs}:*"],
+            actions: [table],
+        }
 
 
 def test_sendmessage_reads_its_row_queries_the_room_index_and_posts(chat_recording):
     table, execution, logs = _arns(chat_recording, "sendmessage")
     assert _statements(chat_recording, "sendmessage") == {
         ("logs:CreateLogStream", "logs:PutLogEvents"): [f"{logs}:*"],
-        ("dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:BatchWriteItem"): [table],
+        (
+            "dynamodb:GetItem",
+            "dynamodb:UpdateItem",
+            "dynamodb:DeleteItem",
+            "dynamodb:BatchWriteItem",
+        ): [table],
         ("dynamodb:Query",): [f"{table}/index/room-index"],
         ("execute-api:ManageConnections",): [f"{execution}/live/POST/@connections/*"],
     }
 
 
 def test_publish_queries_the_room_index_deletes_gone_rows_and_posts():
-    """grant_publish's policy: Publisher.publish also deletes 410 rows, so BatchWriteItem.
+    """grant_publish's policy: Publisher.publish also deletes 410 rows (DeleteItem, naming their
+    rooms) and their memberships (BatchWriteItem).
 
     Without it the clean-up the sendmessage fan-out does would be AccessDenied for a
     backend (tests/test_publish.py checks the calls against this policy).
@@ -48,7 +69,7 @@ def test_publish_queries_the_room_index_deletes_gone_rows_and_posts():
     )
     assert {tuple(s["Action"]): s["Resource"] for s in document["Statement"]} == {
         ("dynamodb:Query",): [f"{table}/index/room-index"],
-        ("dynamodb:BatchWriteItem",): [table],
+        ("dynamodb:DeleteItem", "dynamodb:BatchWriteItem"): [table],
         ("execute-api:ManageConnections",): [f"{execution}/live/POST/@connections/*"],
     }
 

@@ -32,7 +32,8 @@ def test_route_integration_function_permission_wiring(chat_recording, route_key,
     assert permission.inputs["sourceArn"] == f"{api.outputs['executionArn']}/live/{route_key}"
 
 
-def test_only_connect_is_authorized_and_only_ping_and_default_reply(chat_recording):
+def test_only_connect_is_authorized_and_only_ping_default_and_subscriptions_reply(chat_recording):
+    """subscribe and unsubscribe answer through a route response, as ping and $default do."""
     rec = chat_recording
     authorizer = rec.named("chat-authorizer")
     for route_key, role in ROUTES.items():
@@ -43,12 +44,14 @@ def test_only_connect_is_authorized_and_only_ping_and_default_reply(chat_recordi
         else:
             assert route.inputs["authorizationType"] == "NONE"
             assert "authorizerId" not in route.inputs
-        replies = route_key in ("ping", "$default")
+        replies = route_key in ("ping", "$default", "subscribe", "unsubscribe")
         assert (route.inputs.get("routeResponseSelectionExpression") == "$default") is replies
     responses = rec.of_type("aws:apigatewayv2/routeResponse:RouteResponse")
     assert {r.inputs["routeId"] for r in responses} == {
         rec.named("chat-ping-route").id,
         rec.named("chat-default-route").id,
+        rec.named("chat-subscribe-route").id,
+        rec.named("chat-unsubscribe-route").id,
     }
 
 
@@ -90,9 +93,12 @@ def test_limits_reach_the_functions():
             "messages_per_second": 2.5,
             "message_burst": 5,
             "max_connections_per_user": 3,
+            "max_rooms_per_connection": 100,
             "allowed_origins": ["https://app.example.com", "http://localhost:3000"],
         },
     )
+    subscribe_env = rec.named("chat-subscribe-fn").inputs["environment"]["variables"]
+    assert subscribe_env["MAX_ROOMS_PER_CONNECTION"] == "100"
     env = rec.named("chat-connect-fn").inputs["environment"]["variables"]
     assert env["MESSAGES_PER_SECOND"] == "2.5"
     assert env["MESSAGE_BURST"] == "5"
@@ -102,6 +108,7 @@ def test_limits_reach_the_functions():
     env = default.inputs["environment"]["variables"]
     assert (env["MESSAGES_PER_SECOND"], env["MESSAGE_BURST"]) == ("10", "20")
     assert env["MAX_CONNECTIONS_PER_USER"] == "0"
+    assert env["MAX_ROOMS_PER_CONNECTION"] == str(contract.DEFAULT_MAX_ROOMS_PER_CONNECTION)
 
 
 def test_connect_may_query_the_user_index_only_when_connections_are_capped():

@@ -23,22 +23,23 @@ FUNCTION_PARTS = {
 
 
 def test_one_namespace_declares_exactly_these_resources(chat_recording):
+    """7 routes (subscribe and unsubscribe reply through route responses) and the authorizer."""
     counts = Counter(r.type for r in chat_recording.resources)
     assert counts == {
         TYPE_TOKEN: 1,
-        function.TYPE_TOKEN: 6,
+        function.TYPE_TOKEN: 8,
         "aws:apigatewayv2/api:Api": 1,
-        "aws:apigatewayv2/route:Route": 5,
-        "aws:apigatewayv2/integration:Integration": 5,
-        "aws:apigatewayv2/routeResponse:RouteResponse": 2,
+        "aws:apigatewayv2/route:Route": 7,
+        "aws:apigatewayv2/integration:Integration": 7,
+        "aws:apigatewayv2/routeResponse:RouteResponse": 4,
         "aws:apigatewayv2/authorizer:Authorizer": 1,
         "aws:apigatewayv2/deployment:Deployment": 1,
         "aws:apigatewayv2/stage:Stage": 1,
-        "aws:lambda/function:Function": 6,
-        "aws:lambda/permission:Permission": 6,
-        "aws:iam/role:Role": 6,
-        "aws:iam/rolePolicy:RolePolicy": 6,
-        "aws:cloudwatch/logGroup:LogGroup": 7,
+        "aws:lambda/function:Function": 8,
+        "aws:lambda/permission:Permission": 8,
+        "aws:iam/role:Role": 8,
+        "aws:iam/rolePolicy:RolePolicy": 8,
+        "aws:cloudwatch/logGroup:LogGroup": 9,
         "aws:dynamodb/table:Table": 1,
         "aws:ssm/parameter:Parameter": 1,
     }
@@ -88,7 +89,8 @@ def test_two_instances_in_one_program_never_collide():
 
     rec = evaluate(program, project="realtime-socket", stack="test")
     names = [r.name for r in rec.resources]
-    assert len(names) == len(set(names)) == 3 * 56
+    # 74 per namespace: the subscribe and unsubscribe routes added 2 x 9 resources
+    assert len(names) == len(set(names)) == 3 * 74
     physical = [
         r.inputs["name"] for r in rec.resources if "name" in r.inputs and r.custom
         and r.type != "aws:apigatewayv2/stage:Stage"
@@ -117,8 +119,13 @@ def test_grant_publish_gives_query_cleanup_and_post_only():
             "Action": ["dynamodb:Query"],
             "Resource": [f"{table}/index/room-index"],
         },
-        # Publisher.publish deletes the rows of connections that answered 410.
-        {"Effect": "Allow", "Action": ["dynamodb:BatchWriteItem"], "Resource": [table]},
+        # Publisher.publish deletes the rows (DeleteItem, naming their rooms) and room
+        # memberships (BatchWriteItem) of connections that answered 410.
+        {
+            "Effect": "Allow",
+            "Action": ["dynamodb:DeleteItem", "dynamodb:BatchWriteItem"],
+            "Resource": [table],
+        },
         {
             "Effect": "Allow",
             "Action": ["execute-api:ManageConnections"],
@@ -129,7 +136,7 @@ def test_grant_publish_gives_query_cleanup_and_post_only():
 
 def test_every_log_group_has_a_retention(chat_recording):
     groups = chat_recording.of_type("aws:cloudwatch/logGroup:LogGroup")
-    assert len(groups) == 7
+    assert len(groups) == 9  # 7 routes, the authorizer, the access log
     assert all(g.inputs.get("retentionInDays") for g in groups)
     # and every function writes to its own group, never to an unmanaged /aws/lambda one
     for fn in chat_recording.of_type("aws:lambda/function:Function"):

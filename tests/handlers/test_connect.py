@@ -15,7 +15,7 @@ from realtime_socket.contract import (
     Table,
 )
 from realtime_socket.handlers import clients, connect, connections
-from tests.support.helpers import FakeContext, load_event, mint
+from tests.support.helpers import FakeContext, load_event, memberships, mint, table_items
 
 
 def _row(db, cfg, cid="conn-A="):
@@ -24,13 +24,14 @@ def _row(db, cfg, cid="conn-A="):
 
 
 def test_connect_records_room_user_and_ttl(table):
-    """The row holds room, verified user and a TTL past API Gateway's 2-hour cap."""
+    """The row holds its rooms, verified user and a TTL past API Gateway's 2-hour cap."""
     db, cfg = table
     before = int(time.time())
     answer = connect.handle(load_event("connect"), db, cfg)
     assert answer["statusCode"] == 200
     item = _row(db, cfg)
-    assert item[Table.ROOM_ID]["S"] == "lobby"
+    assert item[Table.ROOMS]["SS"] == ["lobby"]
+    assert Table.ROOM_ID not in item  # the row itself is not in the room index
     assert item[Table.USER_ID]["S"] == "alice"
     ttl = int(item[Table.TTL]["N"])
     # API Gateway's 2-hour cap plus a margin, so a late $disconnect still finds the row.
@@ -40,12 +41,12 @@ def test_connect_records_room_user_and_ttl(table):
 
 @pytest.mark.parametrize(
     "room",
-    [None, "", "x" * 129, "a/b", "../etc", "room id", "room\u0000", "r\u00e9sum\u00e9", "a?b"],
+    ["", "x" * 129, "a/b", "../etc", "room id", "room\u0000", "r\u00e9sum\u00e9", "a|b", "a?b"],
 )
 def test_bad_room_id_is_refused_with_400_and_nothing_written(table, room):
     db, cfg = table
     event = load_event("connect")
-    event["queryStringParameters"] = {} if room is None else {"room_id": room}
+    event["queryStringParameters"] = {"room_id": room}
     answer = connect.handle(event, db, cfg)
     assert answer["statusCode"] == 400
     assert "room_id" in answer["body"]
@@ -58,7 +59,7 @@ def test_valid_room_ids_at_the_edges_are_accepted(table, room):
     event = load_event("connect")
     event["queryStringParameters"] = {"room_id": room}
     assert connect.handle(event, db, cfg)["statusCode"] == 200
-    assert connections.get(db, cfg.table_name, "conn-A=").room_id == room
+    assert connections.get(db, cfg.table_name, "conn-A=").rooms == {room}
 
 
 def test_without_verified_subject_nothing_is_written(table):
@@ -158,7 +159,7 @@ def test_a_granted_room_is_joined(table, room, grants):
     db, cfg = table
     answer = connect.handle(_granted(room, grants), db, cfg, check_rooms=True)
     assert answer["statusCode"] == 200
-    assert connections.get(db, cfg.table_name, "conn-A=").room_id == room
+    assert connections.get(db, cfg.table_name, "conn-A=").rooms == {room}
 
 
 @pytest.mark.parametrize(
@@ -214,3 +215,55 @@ def test_the_handler_checks_rooms_exactly_when_the_rooms_claim_is_configured(tab
     event = _granted("lobby", '["lob*"]')
     event["requestContext"]["connectionId"] = "conn-C="
     assert connect.handler(event, FakeContext())["statusCode"] == 200
+
+
+# -- rooms per connection ---------------------------------------------------------------------
+
+
+def test_without_room_id_the_connection_joins_no_room(table):
+    """``room_id`` is optional: the row is written with no rooms and no membership."""
+    db, cfg = table
+    event = load_event("connect")
+    event["queryStringParameters"] = {}
+    assert connect.handle(event, db, cfg)["statusCode"] == 200
+    assert connections.get(db, cfg.table_name, "conn-A=").rooms == frozenset()
+    assert Table.ROOMS not in _row(db, cfg)
+    assert memberships(db, cfg.table_name) == set()
+
+
+def test_the_room_is_joined_through_a_membership_with_the_rows_ttl(table):
+    """With ``room_id``, one membership item ``<cid>|<room>`` carries the room and the row's ttl."""
+    db, cfg = table
+    connect.handle(load_event("connect"), db, cfg)
+    items = table_items(db, cfg.table_name)
+    member = items["conn-A=|lobby"]
+    assert member[Table.ROOM_ID]["S"] == "lobby"
+    assert member[Table.TTL] == items["conn-A="][Table.TTL]
+    assert Table.USER_ID not in member  # memberships stay out of the user index
+    assert set(items) == {"conn-A=", "conn-A=|lobby"}
+
+
+def test_a_failed_membership_write_removes_the_row_again(table, monkeypatch):
+    """If the membership cannot be written, the row goes too and $connect fails (500)."""
+    db, cfg = table
+    real_put = db.put_item
+
+    def put_item(**kwargs):
+        if "|" in kwargs["Item"][Table.CONNECTION_ID]["S"]:
+            raise RuntimeError("throttled")
+        return real_put(**kwargs)
+
+    monkeypatch.setattr(db, "put_item", put_item)
+    with pytest.raises(RuntimeError, match="throttled"):
+        connect.handle(load_event("connect"), db, cfg)
+    assert table_items(db, cfg.table_name) == {}
+
+
+def test_a_refused_room_writes_no_membership(table):
+    """403 for an ungranted room leaves the table empty: no row, no membership."""
+    db, cfg = table
+    assert (
+        connect.handle(_granted("other", '["lobby"]'), db, cfg, check_rooms=True)["statusCode"]
+        == 403
+    )
+    assert table_items(db, cfg.table_name) == {}

@@ -1,5 +1,5 @@
-"""The connections table's batch delete: botocore's backoff for unprocessed rows, a clear
-error when they stay unprocessed."""
+"""The connections table: rows and room memberships kept in step, the batch delete's
+botocore backoff for unprocessed items and its clear error when they stay unprocessed."""
 
 from __future__ import annotations
 
@@ -10,7 +10,9 @@ import boto3
 import pytest
 from botocore.config import Config
 
+from realtime_socket.contract import Table
 from realtime_socket.handlers import connections
+from tests.support.helpers import memberships, row_rooms, table_items
 
 
 class PartialBatches:
@@ -25,6 +27,9 @@ class PartialBatches:
         self.meta = db.meta
         self.per_call = per_call
         self.calls: list[int] = []
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.db, name)  # every other call goes through unchanged
 
     def batch_write_item(self, RequestItems: dict[str, list[Any]]) -> dict[str, Any]:
         [(table, requests)] = RequestItems.items()
@@ -47,43 +52,51 @@ def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     return slept
 
 
-def _rows(db: Any, table: str, ids: list[str]) -> None:
+def _rows(
+    db: Any, table: str, ids: list[str], rooms: frozenset[str] = frozenset({"lobby"})
+) -> None:
     now = int(time.time())
     for cid in ids:
-        connections.put(db, table, connections.Connection(cid, "lobby", "alice", now * 1000), 60)
+        connections.put(db, table, connections.Connection(cid, "alice", now * 1000, rooms), 60)
+
+
+def _keys(ids: list[str], room: str = "lobby") -> list[str]:
+    return [connections.membership_key(cid, room) for cid in ids]
 
 
 def test_delete_many_removes_more_than_one_batch(table):
-    """60 ids take three BatchWriteItem calls of at most 25; other rows stay."""
+    """60 stale connections: rows and memberships gone, in batches of at most 25; others stay."""
     db, cfg = table
     ids = [f"g{i}" for i in range(60)]
     _rows(db, cfg.table_name, [*ids, "keep"])
-    connections.delete_many(db, cfg.table_name, ids)
+    client = PartialBatches(db, per_call=25)
+    connections.delete_many(client, cfg.table_name, ids)
+    assert client.calls == [25, 25, 10]
     assert all(connections.get(db, cfg.table_name, cid) is None for cid in ids)
-    assert connections.get(db, cfg.table_name, "keep") is not None
+    assert set(table_items(db, cfg.table_name)) == {"keep", "keep|lobby"}
 
 
-def test_unprocessed_rows_are_resent_after_botocores_backoff(table, sleeps):
+def test_unprocessed_items_are_resent_after_botocores_backoff(table, sleeps):
     """What DynamoDB leaves unprocessed is resent, waiting as botocore's backoff says."""
     db, cfg = table
     ids = [f"g{i}" for i in range(30)]
     _rows(db, cfg.table_name, ids)
     client = PartialBatches(db, per_call=10)
-    connections.delete_many(client, cfg.table_name, ids)
+    connections.batch_delete(client, cfg.table_name, _keys(ids))
     assert client.calls == [25, 15, 5, 5]  # the first batch needed all three attempts
     assert sleeps == [0.001, 0.002]
-    assert all(connections.get(db, cfg.table_name, cid) is None for cid in ids)
+    assert memberships(db, cfg.table_name) == set()
 
 
-def test_rows_that_stay_unprocessed_are_a_clear_error(table, sleeps):
+def test_items_that_stay_unprocessed_are_a_clear_error(table, sleeps):
     """After the client's attempts (botocore's default 3), the error names what is left."""
     db, cfg = table
     ids = ["a", "b", "c"]
     _rows(db, cfg.table_name, ids)
     client = PartialBatches(db, per_call=0)
     with pytest.raises(connections.UnprocessedDeletes, match=r"^3 rows of .* after 3 ") as err:
-        connections.delete_many(client, cfg.table_name, ids)
-    assert (err.value.connection_ids, err.value.attempts) == (ids, 3)
+        connections.batch_delete(client, cfg.table_name, _keys(ids))
+    assert (err.value.connection_ids, err.value.attempts) == (_keys(ids), 3)
     assert client.calls == [3, 3, 3]
     assert len(sleeps) == 2
 
@@ -98,6 +111,100 @@ def test_the_attempts_are_the_clients_configured_retries(table, sleeps):
     )
     client = PartialBatches(configured, per_call=0)
     with pytest.raises(connections.UnprocessedDeletes):
-        connections.delete_many(client, cfg.table_name, ["a"])
+        connections.batch_delete(client, cfg.table_name, ["a|lobby"])
     assert client.calls == [1] * 6
     assert sleeps == [0.001, 0.002, 0.003, 0.004, 0.005]
+
+
+# -- rows and memberships -----------------------------------------------------------------
+
+
+def test_subscribe_adds_the_room_to_the_set_and_writes_its_membership(table):
+    """One row set entry and one membership item per room; the membership carries the row's ttl."""
+    db, cfg = table
+    _rows(db, cfg.table_name, ["A"], frozenset())
+    for room in ("a", "b", "a"):  # the second "a" is idempotent
+        assert connections.subscribe(db, cfg.table_name, "A", room, 5) is not None
+    assert row_rooms(db, cfg.table_name, "A") == {"a", "b"}
+    assert memberships(db, cfg.table_name) == {("A", "a"), ("A", "b")}
+    items = table_items(db, cfg.table_name)
+    assert items["A|a"][Table.TTL] == items["A"][Table.TTL]
+
+
+def test_subscribe_past_the_limit_raises_and_changes_nothing(table):
+    """The conditional UpdateItem refuses a new room to a full set; a held room still passes."""
+    db, cfg = table
+    _rows(db, cfg.table_name, ["A"], frozenset({"a", "b"}))
+    with pytest.raises(connections.TooManyRooms):
+        connections.subscribe(db, cfg.table_name, "A", "c", 2)
+    assert connections.subscribe(db, cfg.table_name, "A", "b", 2) is not None
+    assert row_rooms(db, cfg.table_name, "A") == {"a", "b"}
+    assert memberships(db, cfg.table_name) == {("A", "a"), ("A", "b")}
+
+
+def test_subscribe_without_a_live_row_is_none_and_writes_nothing(table):
+    """No row, or an expired one: None, and no membership (UpdateItem never creates the row)."""
+    db, cfg = table
+    assert connections.subscribe(db, cfg.table_name, "ghost", "a", 5) is None
+    db.put_item(
+        TableName=cfg.table_name,
+        Item={
+            Table.CONNECTION_ID: {"S": "old"},
+            Table.USER_ID: {"S": "bob"},
+            Table.CONNECTED_AT: {"N": "0"},
+            Table.TTL: {"N": str(int(time.time()) - 5)},
+        },
+    )
+    assert connections.subscribe(db, cfg.table_name, "old", "a", 5) is None
+    assert set(table_items(db, cfg.table_name)) == {"old"}
+
+
+def test_unsubscribe_removes_membership_and_set_entry_and_is_idempotent(table):
+    """Unsubscribing twice, or from a room never joined, succeeds; other rooms stay."""
+    db, cfg = table
+    _rows(db, cfg.table_name, ["A"], frozenset({"a", "b"}))
+    for room in ("a", "a", "never"):
+        conn = connections.unsubscribe(db, cfg.table_name, "A", room)
+        assert conn is not None and conn.rooms == {"b"}
+    assert memberships(db, cfg.table_name) == {("A", "b")}
+    assert connections.unsubscribe(db, cfg.table_name, "ghost", "a") is None
+    assert "ghost" not in table_items(db, cfg.table_name)
+
+
+def test_delete_removes_the_row_and_every_membership_only_of_that_connection(table):
+    """``$disconnect``'s delete: the row (ALL_OLD names its rooms) and those memberships."""
+    db, cfg = table
+    _rows(db, cfg.table_name, ["A"], frozenset({"a", "b", "c"}))
+    _rows(db, cfg.table_name, ["B"], frozenset({"a"}))
+    assert connections.delete(db, cfg.table_name, "A") == {"a", "b", "c"}
+    assert set(table_items(db, cfg.table_name)) == {"B", "B|a"}
+    assert connections.delete(db, cfg.table_name, "A") == frozenset()  # idempotent
+
+
+def test_delete_many_also_removes_the_membership_the_fanout_found(table):
+    """A membership whose row is already gone is removed by the room the 410 came from."""
+    db, cfg = table
+    _rows(db, cfg.table_name, ["A"], frozenset({"a"}))
+    db.delete_item(TableName=cfg.table_name, Key={Table.CONNECTION_ID: {"S": "A"}})
+    connections.delete_many(db, cfg.table_name, ["A"], room="a")
+    assert table_items(db, cfg.table_name) == {}
+
+
+def test_room_members_reads_memberships_and_legacy_rows(table):
+    """The room index yields the connection id of a membership and of a pre-membership row."""
+    db, cfg = table
+    _rows(db, cfg.table_name, ["A", "B"], frozenset({"lobby", "x"}))
+    db.put_item(  # a row written by the one-room release: roomId on the row itself
+        TableName=cfg.table_name,
+        Item={
+            Table.CONNECTION_ID: {"S": "legacy"},
+            Table.ROOM_ID: {"S": "lobby"},
+            Table.USER_ID: {"S": "carol"},
+            Table.CONNECTED_AT: {"N": "0"},
+            Table.TTL: {"N": str(int(time.time()) + 60)},
+        },
+    )
+    members = connections.room_members(db, cfg.table_name, cfg.room_index, "lobby")
+    assert sorted(members) == ["A", "B", "legacy"]
+    assert connections.get(db, cfg.table_name, "legacy").rooms == {"lobby"}
+    assert connections.delete(db, cfg.table_name, "legacy") == {"lobby"}

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from realtime_socket.handlers import connect, connections, disconnect
-from tests.support.helpers import load_event
+from tests.support.helpers import load_event, memberships, table_items
 
 
 def test_disconnect_deletes_the_row(table):
@@ -30,3 +30,15 @@ def test_disconnect_leaves_other_connections(table):
     connect.handle(load_event("connect", connectionId="conn-B="), db, cfg)
     disconnect.handle(load_event("disconnect"), db, cfg)
     assert connections.get(db, cfg.table_name, "conn-B=") is not None
+
+
+def test_disconnect_removes_every_membership_of_the_connection(table):
+    """A connection in several rooms: its row and all its memberships go, others' stay."""
+    db, cfg = table
+    connect.handle(load_event("connect"), db, cfg)
+    connect.handle(load_event("connect", connectionId="conn-B="), db, cfg)
+    for room in ("news", "ops"):
+        assert connections.subscribe(db, cfg.table_name, "conn-A=", room, 20) is not None
+    disconnect.handle(load_event("disconnect"), db, cfg)
+    assert memberships(db, cfg.table_name) == {("conn-B=", "lobby")}
+    assert set(table_items(db, cfg.table_name)) == {"conn-B=", "conn-B=|lobby"}

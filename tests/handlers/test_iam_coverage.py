@@ -12,7 +12,14 @@ import pytest
 
 from realtime_socket.component import policies
 from realtime_socket.contract import Table
-from realtime_socket.handlers import connect, disconnect, sendmessage
+from realtime_socket.handlers import (
+    connect,
+    connections,
+    disconnect,
+    sendmessage,
+    subscribe,
+    unsubscribe,
+)
 from tests.support.helpers import load_event
 
 
@@ -37,12 +44,58 @@ def _allowed(module: str, extra: policies.Grants | None = None) -> set[tuple[str
 
 
 def test_connect_and_disconnect(table, calls):
+    """$connect with a room, and $disconnect of a connection in several rooms."""
     db, cfg = table
     connect.handle(load_event("connect"), db, cfg)
     assert set(calls) <= _allowed("connect")
+    connections.subscribe(db, cfg.table_name, "conn-A=", "news", 20)
     calls.clear()
     disconnect.handle(load_event("disconnect"), db, cfg)
+    assert {("DeleteItem", None), ("BatchWriteItem", None)} <= set(calls)
     assert set(calls) <= _allowed("disconnect")
+
+
+def test_connect_rolls_back_within_its_grants(table, calls, monkeypatch):
+    """The membership write failing makes $connect delete the row: DeleteItem is granted."""
+    db, cfg = table
+    real_put = db.put_item
+
+    def put_item(**kwargs):
+        if "|" in kwargs["Item"][Table.CONNECTION_ID]["S"]:
+            raise RuntimeError("throttled")
+        return real_put(**kwargs)
+
+    monkeypatch.setattr(db, "put_item", put_item)
+    with pytest.raises(RuntimeError):
+        connect.handle(load_event("connect"), db, cfg)
+    assert ("DeleteItem", None) in calls
+    assert set(calls) <= _allowed("connect")
+
+
+def _frame(route: str, body: dict[str, object]) -> dict[str, object]:
+    event = load_event("sendmessage", routeKey=route)
+    event["body"] = json.dumps(body)
+    return event
+
+
+def test_subscribe_and_unsubscribe(table, calls):
+    """Success, the limit, an unknown connection: every call is in the route's grants."""
+    db, cfg = table
+    connect.handle(load_event("connect"), db, cfg)
+    small = type(cfg)(**{**cfg.__dict__, "max_rooms_per_connection": 2})
+    calls.clear()
+    for room in ("news", "ops"):  # the second is past the limit of 2
+        subscribe.handle(_frame("subscribe", {"action": "subscribe", "room": room}), db, small)
+    ghost = _frame("subscribe", {"action": "subscribe", "room": "x"})
+    ghost["requestContext"]["connectionId"] = "ghost"  # type: ignore[index]
+    subscribe.handle(ghost, db, small)
+    assert {("UpdateItem", None), ("PutItem", None)} <= set(calls)
+    assert set(calls) <= _allowed("subscribe")
+    calls.clear()
+    for room in ("news", "never"):
+        unsubscribe.handle(_frame("unsubscribe", {"action": "unsubscribe", "room": room}), db, cfg)
+    assert {("UpdateItem", None), ("DeleteItem", None)} <= set(calls)
+    assert set(calls) <= _allowed("unsubscribe")
 
 
 def test_connect_with_a_per_user_cap(capped_table):
@@ -70,5 +123,5 @@ def test_sendmessage_including_rate_limit_and_410_cleanup(table, calls, endpoint
     event["body"] = json.dumps({"action": "sendmessage", "data": 1})
     sendmessage.handle(event, db, endpoint.api(), cfg)
     operations = {c[0] for c in calls}
-    assert {"UpdateItem", "Query", "BatchWriteItem"} <= operations
+    assert {"UpdateItem", "Query", "DeleteItem", "BatchWriteItem"} <= operations
     assert set(calls) <= _allowed("sendmessage")

@@ -9,7 +9,7 @@ import pytest
 
 from realtime_socket.contract import MAX_MESSAGE_BYTES, Table
 from realtime_socket.handlers import connect, connections, sendmessage
-from tests.support.helpers import load_event
+from tests.support.helpers import load_event, table_items
 
 
 @pytest.fixture(autouse=True)
@@ -49,15 +49,19 @@ def test_message_reaches_exactly_the_senders_room(table, endpoint):
     assert endpoint.frames("A") == endpoint.frames("C") == [frame]  # one identical copy each
 
 
-def test_room_and_sender_come_from_the_table_not_the_message(table, endpoint):
+def test_sender_comes_from_the_table_and_a_foreign_room_is_not_subscribed(table, endpoint):
+    """``from`` is the verified sub, never the frame's; a room the sender is not in is refused."""
     db, cfg = table
     _join(db, cfg, "A", "lobby", user="alice")
     _join(db, cfg, "X", "other", user="mallory")
+    _send(db, endpoint, cfg, {"action": "sendmessage", "from": "mallory", "data": "x"})
+    assert endpoint.frames("A")[0]["from"] == "alice"
+    assert endpoint.frames("A")[0]["room"] == "lobby"
+    endpoint.posts.clear()
     body = {"action": "sendmessage", "room": "other", "from": "mallory", "data": "x"}
     _send(db, endpoint, cfg, body)
     assert set(endpoint.posts) == {"A"}
-    assert endpoint.frames("A")[0]["from"] == "alice"
-    assert endpoint.frames("A")[0]["room"] == "lobby"
+    assert endpoint.frames("A")[0]["code"] == "not_subscribed"
 
 
 def test_gone_target_rows_are_deleted_not_the_senders(table, endpoint):
@@ -122,7 +126,7 @@ def test_oversized_message_is_refused_to_the_sender_only(table, endpoint):
 def test_largest_message_that_fits_is_delivered(table, endpoint):
     db, cfg = table
     _join(db, cfg, "A", "lobby")
-    probe = sendmessage.build_frame(
+    _, probe = sendmessage.build_frame(
         json.dumps({"action": "sendmessage", "data": ""}),
         connections.get(db, cfg.table_name, "A"),
     )
@@ -251,3 +255,93 @@ def test_dynamodb_throttling_is_retried_by_botocore(table, endpoint):
     _send(db, endpoint, cfg, {"action": "sendmessage", "data": "after throttling"})
     assert len(throttled) == 2
     assert endpoint.frames("B")[0]["data"] == "after throttling"
+
+
+# -- several rooms per connection -------------------------------------------------------------
+
+
+def _subscribe(db, cfg, cid, room):
+    assert connections.subscribe(db, cfg.table_name, cid, room, cfg.max_rooms_per_connection)
+
+
+def test_a_message_reaches_exactly_the_named_room_of_a_multi_room_sender(table, endpoint):
+    """A in lobby and news sends to news: only news's members get it, with room news."""
+    db, cfg = table
+    _join(db, cfg, "A", "lobby")
+    _subscribe(db, cfg, "A", "news")
+    _join(db, cfg, "B", "news")
+    _join(db, cfg, "C", "lobby")
+    _send(db, endpoint, cfg, {"action": "sendmessage", "room": "news", "data": 1})
+    assert set(endpoint.posts) == {"A", "B"}
+    assert endpoint.frames("B")[0]["room"] == "news"
+
+
+@pytest.mark.parametrize("rooms", [(), ("lobby", "news")])
+def test_without_room_a_sender_in_zero_or_several_rooms_gets_missing_room(table, endpoint, rooms):
+    """``room`` may be left out only with exactly one room; else missing_room, nothing sent."""
+    db, cfg = table
+    event = load_event("connect", connectionId="A")
+    event["queryStringParameters"] = {}
+    connect.handle(event, db, cfg)
+    _join(db, cfg, "B", "lobby")
+    for room in rooms:
+        _subscribe(db, cfg, "A", room)
+    _send(db, endpoint, cfg, {"action": "sendmessage", "data": 1})
+    assert set(endpoint.posts) == {"A"}
+    assert endpoint.frames("A")[0]["code"] == "missing_room"
+
+
+@pytest.mark.parametrize("room", [5, "", "a/b", "ctl\u0001"])
+def test_an_invalid_room_in_sendmessage_is_invalid_room(table, endpoint, room):
+    """A ``room`` that is not a room id is invalid_room, to the sender only."""
+    db, cfg = table
+    _join(db, cfg, "A", "lobby")
+    _join(db, cfg, "B", "lobby")
+    _send(db, endpoint, cfg, {"action": "sendmessage", "room": room, "data": 1})
+    assert set(endpoint.posts) == {"A"}
+    assert endpoint.frames("A")[0]["code"] == "invalid_room"
+
+
+def test_after_unsubscribe_the_room_is_not_subscribed(table, endpoint):
+    """Leaving a room stops both receiving from it and sending to it."""
+    db, cfg = table
+    _join(db, cfg, "A", "lobby")
+    _subscribe(db, cfg, "A", "news")
+    _join(db, cfg, "B", "news")
+    connections.unsubscribe(db, cfg.table_name, "A", "news")
+    _send(db, endpoint, cfg, {"action": "sendmessage", "data": 1}, cid="B")
+    assert set(endpoint.posts) == {"B"}
+    endpoint.posts.clear()
+    _send(db, endpoint, cfg, {"action": "sendmessage", "room": "news", "data": 1})
+    assert endpoint.frames("A")[0]["code"] == "not_subscribed"
+    assert set(endpoint.posts) == {"A"}
+
+
+def test_a_gone_member_loses_its_row_and_all_memberships_never_the_senders(table, endpoint):
+    """410 from B (in news and ops): B's row and both memberships are deleted; A keeps its own."""
+    db, cfg = table
+    _join(db, cfg, "A", "news")
+    _join(db, cfg, "B", "news")
+    _subscribe(db, cfg, "B", "ops")
+    endpoint.script["B"] = [410]
+    _send(db, endpoint, cfg, {"action": "sendmessage", "data": 1})
+    assert set(table_items(db, cfg.table_name)) == {"A", "A|news"}
+
+
+def test_a_legacy_one_room_row_still_sends_and_receives(table, endpoint):
+    """A row from the one-room release (``roomId`` on the row) keeps working mid-upgrade."""
+    db, cfg = table
+    _join(db, cfg, "A", "lobby")
+    db.put_item(
+        TableName=cfg.table_name,
+        Item={
+            Table.CONNECTION_ID: {"S": "L"},
+            Table.ROOM_ID: {"S": "lobby"},
+            Table.USER_ID: {"S": "carol"},
+            Table.CONNECTED_AT: {"N": "1"},
+            Table.TTL: {"N": str(int(time.time()) + 600)},
+        },
+    )
+    _send(db, endpoint, cfg, {"action": "sendmessage", "data": "x"}, cid="L")
+    assert set(endpoint.posts) == {"A", "L"}
+    assert endpoint.frames("A")[0]["from"] == "carol"

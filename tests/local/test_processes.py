@@ -26,8 +26,10 @@ from tests.support.helpers import ROOT
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 
-#: One namespace: 6 functions, each prewarmed into one worker, and the moto server.
-EXPECTED_CHILDREN = 7
+#: One namespace: 8 functions (7 routes since subscribe and unsubscribe, and the authorizer),
+#: each prewarmed into one worker, and the moto server.
+FUNCTIONS = 8
+EXPECTED_CHILDREN = FUNCTIONS + 1
 
 
 @pytest.fixture(scope="module")
@@ -157,7 +159,7 @@ def test_every_way_it_ends_leaves_no_process_and_no_folder(project, temp_root, s
         assert len(dev.children()) == EXPECTED_CHILDREN
     killed_folders = _own(killed, _folders(temp_root))
     live_folders = _own(hung_up, _folders(temp_root))
-    assert len(killed_folders) == len(live_folders) == 6
+    assert len(killed_folders) == len(live_folders) == FUNCTIONS
 
     killed.stop_with(signal.SIGKILL)  # workers are frozen (SIGSTOP) now: they die all the same
     assert _wait_until_gone(killed) == []
@@ -172,7 +174,7 @@ def test_every_way_it_ends_leaves_no_process_and_no_folder(project, temp_root, s
     folders = _folders(temp_root)
     assert not folders & killed_folders  # removed by the next start
     assert live_folders <= folders  # a live runtime's are kept
-    assert len(folders) == 2 * 6
+    assert len(folders) == 2 * FUNCTIONS
 
     assert "Ctrl-C to stop." not in interrupted_early.output  # it was stopped while starting
     for dev, sig in [

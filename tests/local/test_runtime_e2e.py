@@ -51,11 +51,14 @@ def test_message_reaches_exactly_the_senders_room_in_its_namespace(rt):
 
 
 def test_a_client_cannot_pick_another_room_by_message(rt):
+    """Naming a room it is not in is not_subscribed; ``from`` is always the verified sub."""
     with (
         connect(rt.url("chat", "lobby", mint(sub="eve"))) as eve,
         connect(rt.url("chat", "vault", mint(sub="vic"))) as vic,
     ):
         send(eve, {"action": "sendmessage", "room": "vault", "from": "vic", "data": "x"})
+        assert recv_json(eve)["code"] == "not_subscribed"
+        send(eve, {"action": "sendmessage", "from": "vic", "data": "x"})
         frame = recv_json(eve)
         assert (frame["room"], frame["from"]) == ("lobby", "eve")
         assert_silent(vic)
@@ -96,8 +99,9 @@ def test_binary_frames_reach_default_base64_encoded(rt):
 
 
 def test_connect_non_2xx_status_reaches_the_client(rt):
-    assert handshake_status(rt.url(room=None)) == 400
+    """$connect's 400 for a bad room id is the client's handshake status (no room_id is fine)."""
     assert handshake_status(rt.url(room="bad/room")) == 400
+    assert handshake_status(rt.url(room="")) == 400
 
 
 def test_missing_identity_source_is_401_without_invoking_the_authorizer(rt):

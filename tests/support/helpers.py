@@ -126,3 +126,31 @@ class ScriptedConnections:
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(5)
         self._loop.close()
+
+
+def table_items(db: Any, table: str) -> dict[str, dict[str, Any]]:
+    """Every item of a connections table by hash key (a Scan: for tests only)."""
+    items: dict[str, dict[str, Any]] = {}
+    kwargs: dict[str, Any] = {"TableName": table, "ConsistentRead": True}
+    while True:
+        page = db.scan(**kwargs)
+        for item in page.get("Items", []):
+            items[item["connectionId"]["S"]] = item
+        if "LastEvaluatedKey" not in page:
+            return items
+        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+def memberships(db: Any, table: str) -> set[tuple[str, str]]:
+    """The (connection id, room) pairs the table's membership items record."""
+    return {
+        (key.split("|", 1)[0], item["roomId"]["S"])
+        for key, item in table_items(db, table).items()
+        if "|" in key
+    }
+
+
+def row_rooms(db: Any, table: str, connection_id: str) -> set[str]:
+    """The rooms a connection's row lists (empty when it lists none or is gone)."""
+    item = table_items(db, table).get(connection_id) or {}
+    return set(item.get("rooms", {}).get("SS", []))

@@ -13,6 +13,8 @@ ROUTES = {
     "$disconnect": "disconnect",
     "$default": "default",
     "sendmessage": "sendmessage",
+    "subscribe": "subscribe",
+    "unsubscribe": "unsubscribe",
     "ping": "ping",
 }
 

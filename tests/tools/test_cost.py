@@ -26,10 +26,11 @@ def test_hand_computed_example():
     gb_seconds = 2_628_000 * 0.0440625 + 365_000 * 0.015
     assert ours.usage["Lambda GB-seconds"] == pytest.approx(gb_seconds)
     assert ours.costs["Lambda GB-seconds"] == pytest.approx(121_271.25 * 0.0000133334)
-    # GetItem (1) + 100 index entries of 60 B = 6,000 B -> 2 x 4 KB, halved: 2 units
+    # GetItem (1) + 100 memberships of 70 B = 7,000 B -> 2 x 4 KB, halved: 2 units
     assert ours.usage["DynamoDB read units"] == 2_628_000 * 2
     assert ours.costs["DynamoDB read units"] == pytest.approx(0.657)
-    assert ours.costs["DynamoDB write units"] == pytest.approx(365_000 * 4 * 0.625 / 1e6)
+    # per session: the row, the membership and its room index entry, written and deleted
+    assert ours.costs["DynamoDB write units"] == pytest.approx(365_000 * 6 * 0.625 / 1e6)
     # Scan-based: 100 sequential posts at 26.3 ms, and the whole table (120 KB) read per message
     assert scan.seconds_per_message == pytest.approx(0.005 + 100 * 0.0263)
     assert scan.usage["DynamoDB read units"] == 2_628_000 * 15  # ceil(120,000 / 4096) / 2
@@ -81,3 +82,16 @@ def test_quota_warnings():
     )
     _, _, warnings = cost.estimate(churn)
     assert any("new connections/s" in w for w in warnings)
+
+
+def test_extra_rooms_cost_a_subscribe_and_five_write_units_each():
+    """Each extra room per session: one more Lambda request and 5 write units."""
+    base = cost.Load(connections=1000, rooms=10, messages_per_second=0, message_bytes=1)
+    ours, scan, _ = cost.estimate(base)
+    more, scan_more, _ = cost.estimate(
+        cost.Load(**{**base.__dict__, "extra_rooms_per_connection": 3})
+    )
+    sessions = 365_000
+    assert more.usage["Lambda requests"] - ours.usage["Lambda requests"] == 3 * sessions
+    assert more.usage["DynamoDB write units"] - ours.usage["DynamoDB write units"] == 15 * sessions
+    assert scan_more.usage == scan.usage  # the Scan-based design has one room per connection

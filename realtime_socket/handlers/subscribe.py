@@ -1,0 +1,83 @@
+"""``subscribe``: put the caller's connection in one more room.
+
+``{"action":"subscribe","room":R}`` is answered through the route response with
+``{"type":"subscribed","room":R}``, or an error frame: ``invalid_room`` (not a room id),
+``forbidden`` (``jwt.rooms_claim`` is set and the token's grants do not cover R),
+``too_many_rooms`` (already in ``limits.max_rooms_per_connection`` other rooms),
+``not_connected`` (the connection's row is gone). Subscribing to a room the connection is
+already in succeeds again and changes nothing.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from realtime_socket.contract import ROOM_GRANTS_CONTEXT_KEY
+from realtime_socket.handlers import clients, connections, events, protocol, rooms, settings
+from realtime_socket.handlers.connect import rooms_required
+from realtime_socket.handlers.errors import BadRequest
+from realtime_socket.handlers.observability import event_log
+
+__all__ = ["handle", "handler", "requested_room"]
+
+
+def requested_room(body: str | None, action: str) -> str:
+    """The valid room id a ``subscribe``/``unsubscribe`` frame names.
+
+    Raises:
+        BadRequest: ``invalid_frame`` (not a JSON object) or ``invalid_room``.
+    """
+    parsed = protocol.parse_action_body(body)
+    if parsed is None:
+        raise BadRequest("invalid_frame", "frames must be JSON objects")
+    room = protocol.frame_room(parsed)
+    if room is None:
+        raise BadRequest(
+            "invalid_room", f'{action} needs a "room" of 1-128 letters, digits and -_.:'
+        )
+    return room
+
+
+def _answer(frame: dict[str, Any]) -> dict[str, Any]:
+    return events.response(200, protocol.encode(frame).decode())
+
+
+def handle(
+    event: events.Event, client: Any, cfg: settings.Settings, *, check_rooms: bool = False
+) -> dict[str, Any]:
+    with event_log(event) as log:
+        try:
+            room = requested_room(events.body(event), "subscribe")
+            log.set(room=room)
+            if check_rooms:
+                grants = rooms.decode(events.authorizer_context(event).get(ROOM_GRANTS_CONTEXT_KEY))
+                if not rooms.allowed(room, grants):
+                    raise BadRequest("forbidden", "the token does not grant this room")
+            try:
+                conn = connections.subscribe(
+                    client,
+                    cfg.table_name,
+                    events.connection_id(event),
+                    room,
+                    cfg.max_rooms_per_connection,
+                )
+            except connections.TooManyRooms:
+                raise BadRequest(
+                    "too_many_rooms",
+                    f"a connection may be in at most {cfg.max_rooms_per_connection} rooms; "
+                    "unsubscribe from one first",
+                ) from None
+            if conn is None:
+                raise BadRequest("not_connected", "connection not registered")
+        except BadRequest as exc:
+            log.set(outcome="rejected", reason=exc.code)
+            return _answer(protocol.error_frame(exc.code, exc.message))
+        log.set(rooms=len(conn.rooms))
+        return _answer({"type": "subscribed", "room": room})
+
+
+def handler(event: events.Event, context: object) -> dict[str, Any]:
+    return handle(
+        event, clients.dynamodb(), settings.load(), check_rooms=rooms_required(os.environ)
+    )

@@ -1,0 +1,40 @@
+"""``unsubscribe``: take the caller's connection out of a room.
+
+``{"action":"unsubscribe","room":R}`` is answered through the route response with
+``{"type":"unsubscribed","room":R}``, also when the connection was not in R; errors:
+``invalid_room`` (not a room id), ``not_connected`` (the connection's row is gone).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from realtime_socket.handlers import clients, connections, events, protocol, settings
+from realtime_socket.handlers.errors import BadRequest
+from realtime_socket.handlers.observability import event_log
+from realtime_socket.handlers.subscribe import requested_room
+
+__all__ = ["handle", "handler"]
+
+
+def handle(event: events.Event, client: Any, cfg: settings.Settings) -> dict[str, Any]:
+    with event_log(event) as log:
+        try:
+            room = requested_room(events.body(event), "unsubscribe")
+            log.set(room=room)
+            conn = connections.unsubscribe(
+                client, cfg.table_name, events.connection_id(event), room
+            )
+            if conn is None:
+                raise BadRequest("not_connected", "connection not registered")
+        except BadRequest as exc:
+            log.set(outcome="rejected", reason=exc.code)
+            frame = protocol.error_frame(exc.code, exc.message)
+        else:
+            log.set(rooms=len(conn.rooms))
+            frame = {"type": "unsubscribed", "room": room}
+        return events.response(200, protocol.encode(frame).decode())
+
+
+def handler(event: events.Event, context: object) -> dict[str, Any]:
+    return handle(event, clients.dynamodb(), settings.load())
