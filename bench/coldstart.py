@@ -1,10 +1,10 @@
 """Cold-start benchmark: what each function's INIT imports cost, and each artifact's size.
 
 Each handler module is imported in fresh interpreters (``python -S``: only the function's
-artifact and the Lambda runtime's own packages on the path, as on Lambda, after the modules the
-runtime's bootstrap has already imported), median of N runs, beside a bare ``import boto3``
-measured the same way. The HS256 authorizer must not load
-cryptography; the JWKS authorizer shows what loading it costs.
+artifact and the Lambda runtime's own packages on the path, as on Lambda, after the modules
+the runtime's bootstrap has already imported), round-robin across the cases, median of N
+runs, beside a bare ``import boto3`` measured the same way. The HS256 authorizer must not
+load cryptography; the JWKS authorizer shows what loading it costs.
 
     .venv/bin/python -m bench.coldstart            # 15 runs each
     .venv/bin/python -m bench.coldstart --quick    # 3 runs, as CI runs it
@@ -26,6 +26,9 @@ from bench.support import lambda_runtime_dir, results_path, write_results
 from realtime_socket.component import packaging
 
 HANDLERS = "realtime_socket.handlers"
+ROUTE_MODULES = (
+    "connect", "disconnect", "sendmessage", "subscribe", "unsubscribe", "ping", "default"
+)  # fmt: skip
 #: What the Lambda Python runtime's bootstrap (awslambdaric) has imported before it loads a
 #: handler, so a handler is not charged for them.
 RUNTIME_PRELOADED = "importlib, json, logging, os, sys, time, traceback"
@@ -61,18 +64,30 @@ def zipped_size(deps: Path | None) -> int:
     return len(buffer.getvalue())
 
 
-def measure(module: str, path: list[Path], runs: int) -> tuple[float, bool]:
+def measure_once(module: str, path: list[Path]) -> tuple[float, bool]:
+    """Seconds to import ``module`` in a fresh interpreter, and whether cryptography loaded."""
     env = {"PYTHONPATH": os.pathsep.join(map(str, path)), "PATH": os.environ["PATH"],
            "PYTHONDONTWRITEBYTECODE": "1"}  # fmt: skip
-    times, crypto = [], False
+    out = subprocess.run(
+        [sys.executable, "-S", "-c", PROBE.format(module=module)],
+        env=env, capture_output=True, text=True, check=True,
+    ).stdout.split()  # fmt: skip
+    return float(out[0]), out[1] == "True"
+
+
+def measure_all(
+    cases: list[tuple[str, str, list[Path], Path | None]], runs: int
+) -> list[tuple[float, bool]]:
+    """Median ms per case, the cases taken round-robin so that drifting load on a shared
+    machine weighs on every case alike, not on whichever ran during a busy minute."""
+    times: list[list[float]] = [[] for _ in cases]
+    crypto = [False] * len(cases)
     for _ in range(runs):
-        out = subprocess.run(
-            [sys.executable, "-S", "-c", PROBE.format(module=module)],
-            env=env, capture_output=True, text=True, check=True,
-        ).stdout.split()  # fmt: skip
-        times.append(float(out[0]))
-        crypto = crypto or out[1] == "True"
-    return statistics.median(times) * 1000, crypto
+        for i, (_, module, path, _) in enumerate(cases):
+            seconds, loaded = measure_once(module, path)
+            times[i].append(seconds)
+            crypto[i] = crypto[i] or loaded
+    return [(statistics.median(t) * 1000, c) for t, c in zip(times, crypto, strict=True)]
 
 
 def main() -> None:
@@ -92,17 +107,16 @@ def main() -> None:
     cases = [
         ("import boto3 (reference)", "boto3", [runtime], None),
         *[(f"handlers.{m}", f"{HANDLERS}.{m}", [plain, runtime], None)
-          for m in ("connect", "disconnect", "sendmessage", "ping", "default")],
+          for m in ROUTE_MODULES],
         ("handlers.authorizer (HS256)", f"{HANDLERS}.authorizer", [artifact(hmac), runtime],
          hmac_arm),
         ("handlers.authorizer (JWKS)", f"{HANDLERS}.authorizer", [artifact(jwks), runtime],
          jwks_arm),
     ]  # fmt: skip
     results = []
-    base = None
-    for label, module, path, deps in cases:
-        ms, crypto = measure(module, path, runs)
-        base = base or ms
+    measured = measure_all(cases, runs)
+    base = measured[0][0]
+    for (label, module, _, deps), (ms, crypto) in zip(cases, measured, strict=True):
         size = None if module == "boto3" else zipped_size(deps)
         results.append({"case": label, "median_ms": ms, "vs_boto3": ms / base,
                         "imports_cryptography": crypto, "artifact_bytes": size})  # fmt: skip
