@@ -12,6 +12,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from realtime_socket.contract import Table
 from realtime_socket.handlers import settings
 from realtime_socket.local.tables import create_table
 from realtime_socket.local.worker import LambdaLogHandler
@@ -33,6 +34,22 @@ def table(chat_recording: Recording) -> Iterator[tuple[Any, settings.Settings]]:
                 table_name=name, management_endpoint=MANAGEMENT_ENDPOINT, fanout_concurrency=8
             ),
         )
+
+
+@pytest.fixture
+def failing_membership_writes(
+    table: tuple[Any, settings.Settings], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Membership PutItems fail as if throttled; connection rows are written as usual."""
+    db, _ = table
+    real_put = db.put_item
+
+    def put_item(**kwargs: Any) -> Any:
+        if Table.MEMBERSHIP_SEPARATOR in kwargs["Item"][Table.CONNECTION_ID]["S"]:
+            raise RuntimeError("throttled")
+        return real_put(**kwargs)
+
+    monkeypatch.setattr(db, "put_item", put_item)
 
 
 @pytest.fixture

@@ -243,17 +243,9 @@ def test_the_room_is_joined_through_a_membership_with_the_rows_ttl(table):
     assert set(items) == {"conn-A=", "conn-A=|lobby"}
 
 
-def test_a_failed_membership_write_removes_the_row_again(table, monkeypatch):
+def test_a_failed_membership_write_removes_the_row_again(table, failing_membership_writes):
     """If the membership cannot be written, the row goes too and $connect fails (500)."""
     db, cfg = table
-    real_put = db.put_item
-
-    def put_item(**kwargs):
-        if "|" in kwargs["Item"][Table.CONNECTION_ID]["S"]:
-            raise RuntimeError("throttled")
-        return real_put(**kwargs)
-
-    monkeypatch.setattr(db, "put_item", put_item)
     with pytest.raises(RuntimeError, match="throttled"):
         connect.handle(load_event("connect"), db, cfg)
     assert table_items(db, cfg.table_name) == {}

@@ -55,17 +55,9 @@ def test_connect_and_disconnect(table, calls):
     assert set(calls) <= _allowed("disconnect")
 
 
-def test_connect_rolls_back_within_its_grants(table, calls, monkeypatch):
+def test_connect_rolls_back_within_its_grants(table, calls, failing_membership_writes):
     """The membership write failing makes $connect delete the row: DeleteItem is granted."""
     db, cfg = table
-    real_put = db.put_item
-
-    def put_item(**kwargs):
-        if "|" in kwargs["Item"][Table.CONNECTION_ID]["S"]:
-            raise RuntimeError("throttled")
-        return real_put(**kwargs)
-
-    monkeypatch.setattr(db, "put_item", put_item)
     with pytest.raises(RuntimeError):
         connect.handle(load_event("connect"), db, cfg)
     assert ("DeleteItem", None) in calls
