@@ -283,6 +283,7 @@ def _cmd_cost(args: argparse.Namespace) -> int:
         connected_fraction=args.connected_fraction,
         architecture=args.architecture,
         memory_mb=args.memory,
+        extra_rooms_per_connection=args.extra_rooms,
     )
     prices = cost.load_prices()
     ours, scan, warnings = cost.estimate(load, prices)
@@ -551,6 +552,12 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--connected-fraction", type=_bounded(float, 0.000001, 1), default=1.0)
     c.add_argument("--architecture", choices=["arm64", "x86_64"], default="arm64")
     c.add_argument("--memory", type=_bounded(int, 128, 10240), default=256, help="MB")
+    c.add_argument(
+        "--extra-rooms",
+        type=_bounded(int, 0, 100),
+        default=0,
+        help="rooms each connection subscribes to beyond the one it joins at connect",
+    )
     c.set_defaults(func=_cmd_cost)
 
     u = commands.add_parser(

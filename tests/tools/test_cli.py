@@ -285,6 +285,23 @@ def test_cli_prints_the_breakdown(capsys):
     assert "The Scan-based design costs 1.34x as much." in out
 
 
+def test_cli_counts_the_subscriptions_of_each_connection(capsys):
+    """--extra-rooms adds each session's subscribe invocations and membership writes."""
+    args = ["cost", "--connections", "1000", "--rooms", "10", "--messages-per-second", "1",
+            "--message-bytes", "1000"]  # fmt: skip
+    assert cli.main(args) == 0
+    one_room = capsys.readouterr().out
+    assert cli.main([*args, "--extra-rooms", "3"]) == 0
+    four_rooms = capsys.readouterr().out
+
+    def monthly(out: str) -> float:
+        total = re.search(r"total \(USD/month\)\s+([\d,]+\.\d\d)", out)
+        assert total is not None, out
+        return float(total.group(1).replace(",", ""))
+
+    assert monthly(four_rooms) > monthly(one_room)
+
+
 GOOD = {"--connections": "1", "--rooms": "1", "--messages-per-second": "1", "--message-bytes": "1"}
 
 
