@@ -598,26 +598,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         code: int = args.func(args)
-    except stack_files.StackConfigError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
     except pulumi.InputPropertiesError as exc:
         print(f"error: {exc.message}", file=sys.stderr)
         return 2
     except local_model.WiringError as exc:
         print(f"error: the program's wiring would fail on AWS:\n{exc}", file=sys.stderr)
         return 2
-    except devtokens.TokenError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+    except (stack_files.StackConfigError, devtokens.TokenError, UsageError) as exc:
+        print(f"error: {exc}", file=sys.stderr)  # bad input: exit 2
         return 2
-    except UsageError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    except CommandFailed as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    except OSError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+    except (CommandFailed, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)  # the command ran and failed: exit 1
         return 1
     return code
 

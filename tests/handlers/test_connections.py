@@ -12,7 +12,7 @@ from botocore.config import Config
 
 from realtime_socket.contract import Table
 from realtime_socket.handlers import connections
-from tests.support.helpers import memberships, row_rooms, table_items
+from tests.support.helpers import memberships, put_one_room_row, row_rooms, table_items
 
 
 class PartialBatches:
@@ -194,16 +194,7 @@ def test_room_members_reads_memberships_and_legacy_rows(table):
     """The room index yields the connection id of a membership and of a pre-membership row."""
     db, cfg = table
     _rows(db, cfg.table_name, ["A", "B"], frozenset({"lobby", "x"}))
-    db.put_item(  # a row written by the one-room release: roomId on the row itself
-        TableName=cfg.table_name,
-        Item={
-            Table.CONNECTION_ID: {"S": "legacy"},
-            Table.ROOM_ID: {"S": "lobby"},
-            Table.USER_ID: {"S": "carol"},
-            Table.CONNECTED_AT: {"N": "0"},
-            Table.TTL: {"N": str(int(time.time()) + 60)},
-        },
-    )
+    put_one_room_row(db, cfg.table_name, "legacy", "lobby", "carol", ttl_in=60)
     members = connections.room_members(db, cfg.table_name, cfg.room_index, "lobby")
     assert sorted(members) == ["A", "B", "legacy"]
     assert connections.get(db, cfg.table_name, "legacy").rooms == {"lobby"}

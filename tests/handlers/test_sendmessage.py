@@ -9,7 +9,7 @@ import pytest
 
 from realtime_socket.contract import MAX_MESSAGE_BYTES, Table
 from realtime_socket.handlers import connect, connections, sendmessage
-from tests.support.helpers import load_event, table_items
+from tests.support.helpers import load_event, put_one_room_row, table_items
 
 
 @pytest.fixture(autouse=True)
@@ -160,16 +160,7 @@ def test_unregistered_sender_gets_not_connected(table, endpoint):
 def test_expired_rows_are_not_posted_to(table, endpoint):
     db, cfg = table
     _join(db, cfg, "A", "lobby")
-    db.put_item(
-        TableName=cfg.table_name,
-        Item={
-            Table.CONNECTION_ID: {"S": "stale"},
-            Table.ROOM_ID: {"S": "lobby"},
-            Table.USER_ID: {"S": "bob"},
-            Table.CONNECTED_AT: {"N": "0"},
-            Table.TTL: {"N": str(int(time.time()) - 10)},
-        },
-    )
+    put_one_room_row(db, cfg.table_name, "stale", "lobby", "bob", ttl_in=-10)
     _send(db, endpoint, cfg, {"action": "sendmessage", "data": 1})
     assert set(endpoint.posts) == {"A"}
 
@@ -332,16 +323,7 @@ def test_a_legacy_one_room_row_still_sends_and_receives(table, endpoint):
     """A row from the one-room release (``roomId`` on the row) keeps working mid-upgrade."""
     db, cfg = table
     _join(db, cfg, "A", "lobby")
-    db.put_item(
-        TableName=cfg.table_name,
-        Item={
-            Table.CONNECTION_ID: {"S": "L"},
-            Table.ROOM_ID: {"S": "lobby"},
-            Table.USER_ID: {"S": "carol"},
-            Table.CONNECTED_AT: {"N": "1"},
-            Table.TTL: {"N": str(int(time.time()) + 600)},
-        },
-    )
+    put_one_room_row(db, cfg.table_name, "L", "lobby", "carol", ttl_in=600, connected_at=1)
     _send(db, endpoint, cfg, {"action": "sendmessage", "data": "x"}, cid="L")
     assert set(endpoint.posts) == {"A", "L"}
     assert endpoint.frames("A")[0]["from"] == "carol"

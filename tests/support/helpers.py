@@ -6,6 +6,7 @@ import asyncio
 import copy
 import json
 import threading
+import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ from bench.scenarios.tokens import ISSUER as ISSUER
 from bench.scenarios.tokens import SECRET as SECRET
 from bench.scenarios.tokens import mint as mint
 from realtime_socket import RealtimeSocket
+from realtime_socket.contract import Table
 from realtime_socket.handlers.fanout import ConnectionsApi
 from realtime_socket.tools.recording import Recording, evaluate
 
@@ -154,3 +156,19 @@ def row_rooms(db: Any, table: str, connection_id: str) -> set[str]:
     """The rooms a connection's row lists (empty when it lists none or is gone)."""
     item = table_items(db, table).get(connection_id) or {}
     return set(item.get("rooms", {}).get("SS", []))
+
+
+def put_one_room_row(
+    db: Any, table: str, cid: str, room: str, user: str, *, ttl_in: int, connected_at: int = 0
+) -> None:
+    """A row as the one-room release wrote it: ``roomId`` on the connection row itself."""
+    db.put_item(
+        TableName=table,
+        Item={
+            Table.CONNECTION_ID: {"S": cid},
+            Table.ROOM_ID: {"S": room},
+            Table.USER_ID: {"S": user},
+            Table.CONNECTED_AT: {"N": str(connected_at)},
+            Table.TTL: {"N": str(int(time.time()) + ttl_in)},
+        },
+    )
