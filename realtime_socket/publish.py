@@ -210,11 +210,11 @@ class Publisher:
 
     def _deliver(self, room: str, frame: bytes) -> PublishResult:
         members = list(connections.room_members(self._db, self.table_name, self.room_index, room))
-        with self._api() as api:
-            result = api.broadcast(members, frame)
-        if result.gone:
+
+        def remove_gone(ids: list[str]) -> None:
+            """The sendmessage clean-up, except that an incomplete one does not raise."""
             try:
-                connections.delete_many(self._db, self.table_name, result.gone, room=room)
+                connections.delete_many(self._db, self.table_name, ids, room=room)
             except connections.UnprocessedDeletes as exc:
                 # The messages went out: raising would invite a retry that posts them twice.
                 # The rows left expire through the table's TTL.
@@ -223,6 +223,9 @@ class Publisher:
                     exc,
                     extra={"event": "cleanup_incomplete", "rows": len(exc.connection_ids)},
                 )
+
+        with self._api() as api:
+            result = api.broadcast(members, frame, on_gone=remove_gone)
         return PublishResult(
             delivered=result.delivered, gone=len(result.gone), failed=len(result.failed)
         )
