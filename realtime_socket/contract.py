@@ -33,9 +33,12 @@ __all__ = [
     "MAX_FRAME_BYTES",
     "MAX_LEEWAY_SECONDS",
     "MAX_MESSAGE_BYTES",
+    "MAX_REPLY_BYTES",
     "MAX_ROOMS_PER_CONNECTION_BOUND",
     "MAX_ROOM_GRANTS_BYTES",
     "MAX_TOKEN_BYTES",
+    "REQUEST_ID_PATTERN",
+    "REQUEST_TTL_MARGIN_SECONDS",
     "ROOM_GRANTS_CONTEXT_KEY",
     "ROOM_ID_PATTERN",
     "ROOM_PATTERN_SUFFIX",
@@ -80,7 +83,7 @@ class Env:
 class Table:
     """The connections table: key, attributes and indexes.
 
-    Two kinds of item share the hash key ``connectionId``:
+    Three kinds of item share the hash key ``connectionId``:
 
     - the connection row, keyed by the connection id: ``userId``, ``connectedAt``, ``ttl``,
       the rate limiter's attributes and ``rooms``, the string set of rooms it is in. It has
@@ -88,6 +91,10 @@ class Table:
     - one membership per (connection, room), keyed ``<connection id>|<room>``
       (:data:`MEMBERSHIP_SEPARATOR`) with ``roomId`` and the row's ``ttl``: the room index
       lists exactly these, so a broadcast Queries only the room's members.
+    - one pending server request, keyed ``request#<id>`` (:data:`REQUEST_PREFIX`): the
+      connections it was sent to (``targets``), a short ``ttl`` and, once a device answers,
+      ``reply`` (the answer's JSON) and ``repliedBy``. It has neither ``roomId`` nor
+      ``userId``, so neither index lists it.
 
     A row written before several rooms per connection (``roomId`` on the row itself, no
     ``|`` in its key) is still a member of its room: the fan-out reads the key's part
@@ -107,12 +114,21 @@ class Table:
     CONNECTED_AT: Final = "connectedAt"
     #: Epoch seconds; DynamoDB's TTL attribute, on every item.
     TTL: Final = "ttl"
+    #: A pending request's connections (string set): only these may answer it.
+    TARGETS: Final = "targets"
+    #: A pending request's answer: the ``data`` of the ``reply`` frame, as JSON text.
+    REPLY: Final = "reply"
+    #: The connection that answered a pending request.
+    REPLIED_BY: Final = "repliedBy"
+    #: Starts a pending request's key; connection ids (base64) never contain ``#``.
+    REQUEST_PREFIX: Final = "request#"
     #: Between the connection id and the room in a membership's key: room ids cannot hold
     #: it (:data:`ROOM_ID_PATTERN`) and connection ids (base64) never do.
     MEMBERSHIP_SEPARATOR: Final = "|"
     #: GSI hash ``roomId``, range ``connectionId``, projecting only ``ttl``.
     ROOM_INDEX: Final = "room-index"
-    #: GSI hash ``userId``; only when connections per user are capped.
+    #: GSI hash ``userId``, range ``connectionId``, projecting only ``ttl``: a user's
+    #: connections, for ``send_to_user``, ``request`` and the per-user connection cap.
     USER_INDEX: Final = "user-index"
 
 
@@ -168,6 +184,19 @@ ROOM_ID_PATTERN: Final = re.compile(r"^[A-Za-z0-9_.:\-]{1,128}$")
 #: The application subprotocol a browser offers beside its token
 #: (``new WebSocket(url, ["realtime-socket", token])``); ``$connect`` echoes it.
 SUBPROTOCOL: Final = "realtime-socket"
+
+# -- server requests and device replies --------------------------------------------------------
+
+#: A request id: 32 lowercase hex digits (a UUID4's ``hex``).
+REQUEST_ID_PATTERN: Final = re.compile(r"[0-9a-f]{32}")
+#: The most bytes a ``reply`` frame's ``data`` may encode to. The answer is stored in the
+#: pending request's item (a write unit per KB) and read back by the waiting backend; 32 KB
+#: is one WebSocket frame, so every reply fits a frame. Larger answers are ``reply_too_large``.
+MAX_REPLY_BYTES: Final = 32 * 1024
+#: A pending request's item lives this long past the caller's timeout (DynamoDB's TTL then
+#: removes it if the caller died before deleting it); the reply handler ignores it past
+#: ``ttl`` either way.
+REQUEST_TTL_MARGIN_SECONDS: Final = 60
 
 # -- room authorization (``jwt.rooms_claim``) ---------------------------------------------------
 

@@ -1,4 +1,4 @@
-"""Push from your backend: publish a message to every connection in a room.
+"""Push from your backend: to every connection in a room, to a user, or ask a device.
 
 Usage::
 
@@ -7,6 +7,8 @@ Usage::
     publisher = Publisher.from_stack_output(outputs["chat"])  # pulumi stack output chat
     result = publisher.publish("lobby", {"text": "deploy finished"})
     result.delivered, result.gone, result.failed
+    publisher.send_to_user("alice", {"text": "your export is ready"})
+    temperature = publisher.request("device-42", {"read": "temp"}, timeout=5.0)
 
 The path is the ``sendmessage`` handler's, with the same code: the room's members come from
 a Query on the room index (:func:`~realtime_socket.handlers.connections.room_members`), the
@@ -14,9 +16,11 @@ frame is :func:`~realtime_socket.handlers.protocol.message_frame` with ``from`` 
 sender, the posts go through the fan-out engine
 (:class:`~realtime_socket.handlers.fanout.ConnectionsApi`: SigV4-signed, keep-alive, bounded
 concurrency, botocore's retry rules) and the rows of connections that answer 410 are
-deleted with :func:`~realtime_socket.handlers.connections.delete_many`. The calls are
-exactly what ``RealtimeSocket.grant_publish`` allows: ``dynamodb:Query`` on the room index,
-``dynamodb:DeleteItem`` and ``dynamodb:BatchWriteItem`` on the table and ``POST @connections``.
+deleted with :func:`~realtime_socket.handlers.connections.delete_many`. ``send_to_user``
+and ``request`` find a user's connections on the user index instead; ``request`` keeps its
+pending request in the table (:mod:`~realtime_socket.handlers.requests`), where the
+``reply`` route stores the device's answer. The calls are exactly what
+``RealtimeSocket.grant_publish`` allows (its docstring lists them).
 
 Credentials and region come from boto3's usual chain (or the ``session`` passed in). For the
 local runtime (``realtime-socket dev``) set ``AWS_ENDPOINT_URL`` to its AWS APIs endpoint and
@@ -29,9 +33,13 @@ functions can use it without the component's dependencies.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
+import math
 import re
 import threading
+import time
+import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -45,17 +53,18 @@ from botocore.config import Config
 from realtime_socket.contract import (
     DEFAULT_FANOUT_CONCURRENCY,
     MAX_MESSAGE_BYTES,
+    REQUEST_TTL_MARGIN_SECONDS,
     ROOM_ID_PATTERN,
     Table,
 )
-from realtime_socket.handlers import connections, protocol
+from realtime_socket.handlers import connections, protocol, requests
 from realtime_socket.handlers.fanout import ConnectionsApi
 
 if TYPE_CHECKING:
     from botocore.credentials import Credentials
     from mypy_boto3_dynamodb import DynamoDBClient
 
-__all__ = ["PublishResult", "Publisher"]
+__all__ = ["NotConnected", "PublishResult", "Publisher"]
 
 _logger = logging.getLogger(__name__)
 
@@ -63,6 +72,23 @@ _logger = logging.getLogger(__name__)
 _EXECUTE_API_HOST = re.compile(r"^[a-z0-9]+\.execute-api\.([a-z0-9-]+)\.amazonaws\.com(\.cn)?$")
 #: The keys :meth:`Publisher.from_stack_output` needs from a namespace's stack output.
 _OUTPUT_KEYS = ("table_name", "management_endpoint")
+#: ``request`` reads its pending request first after 20 ms, then waits twice as long
+#: between reads, at most 500 ms: a device on a LAN answers within the first reads, and a
+#: 5 s wait costs at most 14 consistent reads (one read unit each while unanswered).
+_POLL_FIRST, _POLL_MAX = 0.02, 0.5
+
+
+class NotConnected(LookupError):
+    """The user has no live connection that took the message or request."""
+
+    def __init__(self, user: str, detail: str) -> None:
+        super().__init__(f"{user!r} {detail}")
+        self.user = user
+
+
+def _check_user(user: object) -> None:
+    if not isinstance(user, str) or not user:
+        raise ValueError(f"user must be a token's non-empty sub, not {user!r}")
 
 
 def _running_loop() -> bool:
@@ -101,6 +127,7 @@ class Publisher:
         region: str | None = None,
         *,
         room_index: str = Table.ROOM_INDEX,
+        user_index: str = Table.USER_INDEX,
         concurrency: int = DEFAULT_FANOUT_CONCURRENCY,
         session: boto3.session.Session | None = None,
     ) -> None:
@@ -122,6 +149,7 @@ class Publisher:
         self.management_endpoint = management_endpoint.rstrip("/")
         self.region: str = resolved
         self.room_index = room_index
+        self.user_index = user_index
         self.concurrency = concurrency
         # The handlers' client settings: standard retries, 6 attempts (delete_many reads them).
         self._db: DynamoDBClient = self._session.client(
@@ -177,11 +205,7 @@ class Publisher:
             RuntimeError: called on a running event loop (use :meth:`publish_async`).
         """
         frame = self._frame(room, data, sender)
-        if _running_loop():
-            # The fan-out runs its own event loop, which cannot run inside another one.
-            raise RuntimeError(
-                "publish() was called from a running event loop: use publish_async()"
-            )
+        self._refuse_running_loop("publish")
         return self._deliver(room, frame)
 
     async def publish_async(self, room: str, data: Any, *, sender: str = "server") -> PublishResult:
@@ -193,23 +217,22 @@ class Publisher:
         frame = self._frame(room, data, sender)
         return await asyncio.to_thread(self._deliver, room, frame)
 
-    @staticmethod
-    def _frame(room: str, data: Any, sender: str) -> bytes:
+    @classmethod
+    def _frame(cls, room: str, data: Any, sender: str) -> bytes:
         """Validate a publish and return the encoded frame; makes no AWS call."""
         if not isinstance(room, str) or not ROOM_ID_PATTERN.fullmatch(room):
             raise ValueError(f"invalid room {room!r}: room ids are 1-128 letters, digits and -_.:")
         if not isinstance(sender, str) or not sender:
             raise ValueError("sender must be a non-empty string")
-        frame = protocol.encode(protocol.message_frame(room, sender, data))
-        if len(frame) > MAX_MESSAGE_BYTES:
-            raise ValueError(
-                f"the message frame is {len(frame)} bytes; API Gateway's limit is "
-                f"{MAX_MESSAGE_BYTES}"
-            )
-        return frame
+        return cls._checked(protocol.message_frame(room, sender, data))
 
     def _deliver(self, room: str, frame: bytes) -> PublishResult:
-        members = list(connections.room_members(self._db, self.table_name, self.room_index, room))
+        members = connections.room_members(self._db, self.table_name, self.room_index, room)
+        return self._post(list(members), frame, room=room)
+
+    def _post(self, targets: list[str], frame: bytes, *, room: str | None = None) -> PublishResult:
+        """Post ``frame`` to ``targets``; delete the rows (and ``room`` memberships) of those
+        that answered 410."""
 
         def remove_gone(ids: list[str]) -> None:
             """The sendmessage clean-up, except that an incomplete one does not raise."""
@@ -224,11 +247,136 @@ class Publisher:
                     extra={"event": "cleanup_incomplete", "rows": len(exc.connection_ids)},
                 )
 
+        if not targets:
+            return PublishResult()
         with self._api() as api:
-            result = api.broadcast(members, frame, on_gone=remove_gone)
+            result = api.broadcast(targets, frame, on_gone=remove_gone)
         return PublishResult(
             delivered=result.delivered, gone=len(result.gone), failed=len(result.failed)
         )
+
+    # -- one user's connections --------------------------------------------------------
+
+    def send_to_user(self, user: str, data: Any, *, sender: str = "server") -> PublishResult:
+        """Send ``data`` to every live connection of the verified subject ``user``.
+
+        Each gets ``{"type":"message","room":null,"from":sender,"data":data,"id":…,
+        "ts":…}``; the counts are :meth:`publish`'s. A user with no connection gets nothing
+        (all counts 0).
+
+        Raises:
+            ValueError: ``user`` or ``sender`` is empty, or the frame is over 128 KB.
+            TypeError: ``data`` is not JSON-serialisable.
+            RuntimeError: called on a running event loop (use :meth:`send_to_user_async`).
+        """
+        frame = self._user_frame(user, data, sender)
+        self._refuse_running_loop("send_to_user")
+        return self._send_to_user(user, frame)
+
+    async def send_to_user_async(
+        self, user: str, data: Any, *, sender: str = "server"
+    ) -> PublishResult:
+        """:meth:`send_to_user` for asyncio backends (runs off the loop, like publish)."""
+        frame = self._user_frame(user, data, sender)
+        return await asyncio.to_thread(self._send_to_user, user, frame)
+
+    def request(self, user: str, data: Any, timeout: float = 5.0) -> Any:
+        """Ask ``user``'s connections and return the ``data`` of the first ``reply``.
+
+        Sends ``{"type":"request","id":RID,"data":data}`` to every live connection of
+        ``user``; a device answers ``{"action":"reply","id":RID,"data":…}``. Only those
+        connections may answer, once. The pending request lives in the table; this call
+        waits on it with consistent reads (first after 20 ms, then doubling up to 500 ms)
+        and deletes it when it has the answer or gives up.
+
+        Raises:
+            NotConnected: ``user`` has no live connection, or none took the request.
+            TimeoutError: no reply within ``timeout`` seconds (names the user).
+            ValueError: ``user`` is empty, ``timeout`` is not positive, or the frame is
+                over 128 KB; raised before any AWS call.
+            TypeError: ``data`` is not JSON-serialisable.
+            RuntimeError: called on a running event loop (use :meth:`request_async`).
+        """
+        request_id, frame = self._request_frame(user, data, timeout)
+        self._refuse_running_loop("request")
+        return self._request(user, request_id, frame, timeout)
+
+    async def request_async(self, user: str, data: Any, timeout: float = 5.0) -> Any:
+        """:meth:`request` for asyncio backends: the wait runs in a worker thread."""
+        request_id, frame = self._request_frame(user, data, timeout)
+        return await asyncio.to_thread(self._request, user, request_id, frame, timeout)
+
+    @staticmethod
+    def _refuse_running_loop(method: str) -> None:
+        if _running_loop():
+            # The fan-out runs its own event loop, which cannot run inside another one.
+            raise RuntimeError(
+                f"{method}() was called from a running event loop: use {method}_async()"
+            )
+
+    @staticmethod
+    def _checked(frame: dict[str, Any]) -> bytes:
+        encoded = protocol.encode(frame)
+        if len(encoded) > MAX_MESSAGE_BYTES:
+            raise ValueError(
+                f"the {frame['type']} frame is {len(encoded)} bytes; API Gateway's limit is "
+                f"{MAX_MESSAGE_BYTES}"
+            )
+        return encoded
+
+    @classmethod
+    def _user_frame(cls, user: str, data: Any, sender: str) -> bytes:
+        _check_user(user)
+        if not isinstance(sender, str) or not sender:
+            raise ValueError("sender must be a non-empty string")
+        return cls._checked(protocol.message_frame(None, sender, data))
+
+    @classmethod
+    def _request_frame(cls, user: str, data: Any, timeout: float) -> tuple[str, bytes]:
+        _check_user(user)
+        if not isinstance(timeout, (int, float)) or not 0 < timeout < math.inf:
+            raise ValueError(f"timeout must be a positive number of seconds, not {timeout!r}")
+        request_id = uuid.uuid4().hex
+        return request_id, cls._checked(protocol.request_frame(request_id, data))
+
+    def _user_targets(self, user: str) -> list[str]:
+        return list(connections.user_connections(self._db, self.table_name, self.user_index, user))
+
+    def _send_to_user(self, user: str, frame: bytes) -> PublishResult:
+        return self._post(self._user_targets(user), frame)
+
+    def _request(self, user: str, request_id: str, frame: bytes, timeout: float) -> Any:
+        deadline = time.monotonic() + timeout
+        targets = self._user_targets(user)
+        if not targets:
+            raise NotConnected(user, "has no live connection")
+        ttl = int(time.time() + math.ceil(timeout)) + REQUEST_TTL_MARGIN_SECONDS
+        requests.open_request(self._db, self.table_name, request_id, targets, ttl)
+        try:
+            sent = self._post(targets, frame)
+            if not sent.delivered:
+                raise NotConnected(
+                    user,
+                    f"did not take the request: {sent.gone} connection(s) gone, "
+                    f"{sent.failed} failed",
+                )
+            answer = self._wait_for_reply(request_id, deadline)
+        finally:
+            requests.close(self._db, self.table_name, request_id)
+        if answer is None:
+            raise TimeoutError(f"no reply from {user!r} within {timeout:g} s")
+        return json.loads(answer)
+
+    def _wait_for_reply(self, request_id: str, deadline: float) -> str | None:
+        """The answer's JSON once stored, or None at ``deadline``; a bounded backoff."""
+        delay = _POLL_FIRST
+        while True:
+            left = deadline - time.monotonic()
+            time.sleep(max(0.0, min(delay, left)))
+            answer = requests.read_reply(self._db, self.table_name, request_id)
+            if answer is not None or time.monotonic() >= deadline:
+                return answer
+            delay = min(delay * 2, _POLL_MAX)
 
     # -- the @connections posters ------------------------------------------------------
 

@@ -10,6 +10,7 @@ import asyncio
 import json
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -21,11 +22,11 @@ from websockets.sync.client import connect
 from realtime_socket import RealtimeSocket
 from realtime_socket.component import policies
 from realtime_socket.contract import MAX_MESSAGE_BYTES, Table
-from realtime_socket.handlers import connections, protocol
-from realtime_socket.publish import Publisher, PublishResult
+from realtime_socket.handlers import connections, protocol, requests
+from realtime_socket.publish import NotConnected, Publisher, PublishResult
 from tests.handlers.conftest import endpoint as endpoint  # the handler tests' fixtures
 from tests.handlers.conftest import table as table
-from tests.support.helpers import ROOT, ScriptedConnections, jwt_args, mint
+from tests.support.helpers import ROOT, ScriptedConnections, jwt_args, mint, table_items
 from tests.support.runtime_harness import RunningRuntime, model_of
 from tests.support.ws_client import assert_silent, recv_json
 
@@ -245,15 +246,219 @@ def test_sync_publish_on_a_running_loop_points_to_publish_async(room, endpoint):
     assert calls == [] and endpoint.attempts == {}
 
 
+# -- send_to_user -----------------------------------------------------------------------------
+
+
+def test_send_to_user_reaches_each_connection_of_the_user_once(room, endpoint):
+    """Every connection of the sub gets one room-less frame from "server", whatever its rooms;
+    other users get nothing."""
+    db, publisher = room
+    now = int(time.time() * 1000)
+    for cid, rooms in (("E", {"lobby", "other"}), ("F", frozenset())):
+        connections.put(
+            db, publisher.table_name, connections.Connection(cid, "eve", now, rooms), 600
+        )
+    result = publisher.send_to_user("eve", {"text": "export ready"})
+    assert result == PublishResult(delivered=2, gone=0, failed=0)
+    for cid in "EF":
+        (frame,) = endpoint.frames(cid)
+        assert (frame["type"], frame["room"], frame["from"], frame["data"]) == (
+            "message",
+            None,
+            "server",
+            {"text": "export ready"},
+        )
+        assert len(frame["id"]) == 32
+    assert all(endpoint.frames(cid) == [] for cid in "ABCD")
+    assert publisher.send_to_user("nobody", 1) == PublishResult(0, 0, 0)
+
+
+def test_send_to_user_cleans_a_gone_connection_and_its_memberships(room, endpoint):
+    """A 410 from one of the user's connections deletes its row and its memberships."""
+    db, publisher = room
+    endpoint.script["B"] = [410]
+    assert publisher.send_to_user("user-B", "hi") == PublishResult(delivered=0, gone=1, failed=0)
+    assert connections.get(db, publisher.table_name, "B") is None
+    assert "B" not in set(
+        connections.room_members(db, publisher.table_name, Table.ROOM_INDEX, "lobby")
+    )
+
+
+@pytest.mark.parametrize("bad", ["", None, 7])
+def test_send_to_user_refuses_an_empty_user_before_any_call(room, endpoint, bad):
+    """A user that cannot be a token's sub is a ValueError with no AWS call."""
+    _, publisher = room
+    calls = _record_calls(publisher)
+    with pytest.raises(ValueError, match="user"):
+        publisher.send_to_user(bad, 1)
+    assert calls == [] and endpoint.attempts == {}
+
+
+# -- request ----------------------------------------------------------------------------------
+
+
+class Device:
+    """Answers each request frame posted to its connection, as the reply route would, after
+    ``delay`` seconds (from a thread, like a device on the network)."""
+
+    def __init__(self, db: Any, table: str, connection_id: str, delay: float = 0.05) -> None:
+        self.db, self.table, self.connection_id, self.delay = db, table, connection_id, delay
+        self.stored: list[bool] = []
+
+    def answer(self, frame: dict[str, Any], by: str | None = None) -> None:
+        def run() -> None:
+            time.sleep(self.delay)
+            data = json.dumps({"echo": frame["data"]})
+            cid = by or self.connection_id
+            self.stored.append(requests.answer(self.db, self.table, frame["id"], cid, data))
+
+        threading.Thread(target=run, daemon=True).start()
+
+
+class AnsweringEndpoint(ScriptedConnections):
+    """The scripted endpoint, handing each request frame posted to a device to it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.devices: dict[str, tuple[Device, str | None]] = {}
+
+    def post_to_connection(self, namespace: str, stage: str, cid: str, data: bytes) -> int:
+        status = super().post_to_connection(namespace, stage, cid, data)
+        frame = json.loads(data)
+        if status == 200 and frame["type"] == "request" and cid in self.devices:
+            device, by = self.devices[cid]
+            device.answer(frame, by)
+        return status
+
+
+@pytest.fixture
+def devices(table: Any) -> Iterator[tuple[Any, Publisher, AnsweringEndpoint]]:
+    """Connection K of user ``dev-1`` and L of ``dev-2``, a publisher and an endpoint that
+    hands request frames to whichever device is registered."""
+    db, cfg = table
+    now = int(time.time() * 1000)
+    for cid, user in (("K", "dev-1"), ("L", "dev-2")):
+        connections.put(db, cfg.table_name, connections.Connection(cid, user, now), 600)
+    scripted = AnsweringEndpoint()
+    publisher = Publisher(table_name=cfg.table_name, management_endpoint=scripted.endpoint)
+    yield db, publisher, scripted
+    publisher.close()
+    scripted.close()
+
+
+def _pending(db: Any, table: str) -> list[str]:
+    return [key for key in table_items(db, table) if key.startswith(Table.REQUEST_PREFIX)]
+
+
+def test_request_returns_the_devices_reply_and_leaves_no_item(devices):
+    """The device's answer comes back as data; the pending item is deleted afterwards."""
+    db, publisher, scripted = devices
+    scripted.devices["K"] = (Device(db, publisher.table_name, "K"), None)
+    assert publisher.request("dev-1", {"read": "temp"}, timeout=5) == {"echo": {"read": "temp"}}
+    (frame,) = scripted.frames("K")
+    assert set(frame) == {"type", "id", "data"} and frame["type"] == "request"
+    assert len(frame["id"]) == 32 and frame["data"] == {"read": "temp"}
+    assert scripted.frames("L") == []
+    assert _pending(db, publisher.table_name) == []
+
+
+def test_an_answer_from_another_connection_is_refused_and_the_request_times_out(devices):
+    """L (another user's connection) answering K's request is refused; with K silent the
+    request raises TimeoutError naming the user, after about the timeout."""
+    db, publisher, scripted = devices
+    impostor = Device(db, publisher.table_name, "K")
+    scripted.devices["K"] = (impostor, "L")
+    started = time.monotonic()
+    with pytest.raises(TimeoutError, match="dev-1"):
+        publisher.request("dev-1", "x", timeout=0.6)
+    assert 0.6 <= time.monotonic() - started < 3
+    assert impostor.stored == [False]
+    assert _pending(db, publisher.table_name) == []
+
+
+def test_a_reply_after_the_timeout_is_refused(devices):
+    """The item is deleted when request gives up: a late answer is not stored anywhere."""
+    db, publisher, scripted = devices
+    late = Device(db, publisher.table_name, "K", delay=0.8)
+    scripted.devices["K"] = (late, None)
+    with pytest.raises(TimeoutError):
+        publisher.request("dev-1", "x", timeout=0.3)
+    deadline = time.monotonic() + 5
+    while not late.stored and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert late.stored == [False]
+    assert _pending(db, publisher.table_name) == []
+
+
+def test_a_user_without_connections_is_not_connected_at_once(devices):
+    """No live connection: NotConnected (a LookupError) naming the user, with no post and no
+    pending item."""
+    db, publisher, scripted = devices
+    started = time.monotonic()
+    with pytest.raises(NotConnected, match="nobody") as caught:
+        publisher.request("nobody", 1, timeout=5)
+    assert isinstance(caught.value, LookupError) and caught.value.user == "nobody"
+    assert time.monotonic() - started < 2
+    assert scripted.attempts == {} and _pending(db, publisher.table_name) == []
+
+
+def test_a_device_that_is_gone_is_not_connected_and_cleaned(devices):
+    """The device's only connection answering 410: NotConnected, its row deleted, no wait."""
+    db, publisher, scripted = devices
+    scripted.script["K"] = [410]
+    started = time.monotonic()
+    with pytest.raises(NotConnected, match="dev-1"):
+        publisher.request("dev-1", 1, timeout=5)
+    assert time.monotonic() - started < 2
+    assert connections.get(db, publisher.table_name, "K") is None
+    assert _pending(db, publisher.table_name) == []
+
+
+@pytest.mark.parametrize("timeout", [0, -1, float("nan"), float("inf")])
+def test_request_refuses_a_timeout_that_is_not_positive(devices, timeout):
+    """A zero, negative or non-finite timeout is a ValueError before any call."""
+    _, publisher, scripted = devices
+    calls = _record_calls(publisher)
+    with pytest.raises(ValueError, match="timeout"):
+        publisher.request("dev-1", 1, timeout=timeout)
+    assert calls == [] and scripted.attempts == {}
+
+
+def test_request_async_answers_inside_a_running_loop_and_sync_request_refuses(devices):
+    """From a coroutine request_async works and request() points to it."""
+    db, publisher, scripted = devices
+    scripted.devices["K"] = (Device(db, publisher.table_name, "K"), None)
+
+    async def main() -> Any:
+        with pytest.raises(RuntimeError, match="request_async"):
+            publisher.request("dev-1", 1)
+        return await publisher.request_async("dev-1", 2)
+
+    assert asyncio.run(main()) == {"echo": 2}
+
+
 # -- IAM --------------------------------------------------------------------------------------
 
 
-def test_grant_publish_allows_exactly_what_publish_calls(room, endpoint):
-    """The DynamoDB calls of a publish with a 410 equal publish_policy's, and it only POSTs."""
+def test_grant_publish_allows_exactly_what_the_publisher_calls(room, endpoint):
+    """The DynamoDB calls of a publish with a 410, a send_to_user and a request (timed out:
+    an answered one makes the same calls) equal publish_policy's; it only POSTs."""
     _, publisher = room
     calls = _record_calls(publisher)
+    leading_keys: list[str] = []  # what dynamodb:LeadingKeys sees for PutItem and GetItem
+    publisher._db.meta.events.register(
+        "provide-client-params.dynamodb",
+        lambda params, model, **_: (
+            leading_keys.append((params.get("Item") or params.get("Key"))[Table.CONNECTION_ID]["S"])
+            if model.name in ("PutItem", "GetItem")
+            else None
+        ),
+    )
     endpoint.script["B"] = [410]
     assert publisher.publish("lobby", "hi").gone == 1
+    assert publisher.send_to_user("user-A", "hi").delivered == 1
+    with pytest.raises(TimeoutError):
+        publisher.request("user-C", "x", timeout=0.1)
     table_arn = "arn:aws:dynamodb:us-east-1:111122223333:table/t"
     execution_arn = "arn:aws:execute-api:us-east-1:111122223333:abc123"
     document = json.loads(
@@ -274,9 +479,17 @@ def test_grant_publish_allows_exactly_what_publish_calls(room, endpoint):
     assert (
         set(calls)
         == allowed
-        == {("Query", Table.ROOM_INDEX), ("DeleteItem", None), ("BatchWriteItem", None)}
+        == {
+            ("Query", Table.ROOM_INDEX),
+            ("Query", Table.USER_INDEX),
+            ("DeleteItem", None),
+            ("BatchWriteItem", None),
+            ("PutItem", None),
+            ("GetItem", None),
+        }
     )
     assert posts == [f"{execution_arn}/live/POST/@connections/*"]
+    assert leading_keys and all(k.startswith(Table.REQUEST_PREFIX) for k in leading_keys)
 
 
 # -- imports ----------------------------------------------------------------------------------

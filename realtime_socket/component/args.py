@@ -67,6 +67,7 @@ BUILTIN_ROUTES: dict[str, tuple[str, bool]] = {
     "sendmessage": ("sendmessage", False),
     "subscribe": ("subscribe", True),
     "unsubscribe": ("unsubscribe", True),
+    "reply": ("reply", False),
     "ping": ("ping", True),
 }
 _MAX_ROUTES = 300  # API Gateway's quota per API

@@ -83,6 +83,9 @@ ROUTE_GRANTS: dict[str, Grants] = {
     "subscribe": Grants(table=["dynamodb:UpdateItem", "dynamodb:PutItem"]),
     # DeleteItem: the membership; UpdateItem: the room out of the row's set.
     "unsubscribe": Grants(table=["dynamodb:DeleteItem", "dynamodb:UpdateItem"]),
+    # UpdateItem: store the answer on the pending request (conditional); POST: error frames
+    # back to the caller.
+    "reply": Grants(table=["dynamodb:UpdateItem"], connections=["POST"]),
     "ping": Grants(),
     "default": Grants(),
 }
@@ -150,18 +153,31 @@ def function_policy(
 
 
 def publish_policy(*, table_arn: str, execution_arn: str, stage: str) -> str:
-    """What ``grant_publish`` gives another service: exactly what ``Publisher.publish`` calls.
+    """What ``grant_publish`` gives another service: exactly what ``Publisher`` calls.
 
-    Query the room index for a room's members, post to them, and delete the rows (DeleteItem,
-    naming their rooms) and memberships (BatchWriteItem) of those that answered 410, as the
-    ``sendmessage`` fan-out does.
+    ``publish`` and ``send_to_user`` Query the room or the user index, post to the
+    connections found, and delete the rows (DeleteItem, naming their rooms) and memberships
+    (BatchWriteItem) of those that answered 410, as the ``sendmessage`` fan-out does.
+    ``request`` also writes, reads and deletes its pending request item: PutItem and
+    GetItem are held to keys starting ``request#`` (``dynamodb:LeadingKeys``), so a
+    backend can never forge or read a connection's row.
     """
+    requests_only = {
+        "ForAllValues:StringLike": {"dynamodb:LeadingKeys": [f"{Table.REQUEST_PREFIX}*"]}
+    }
     return json.dumps(
         {
             "Version": "2012-10-17",
             "Statement": [
-                _statement(["dynamodb:Query"], [f"{table_arn}/index/{ROOM_INDEX}"]),
+                _statement(
+                    ["dynamodb:Query"],
+                    [f"{table_arn}/index/{ROOM_INDEX}", f"{table_arn}/index/{USER_INDEX}"],
+                ),
                 _statement(["dynamodb:DeleteItem", "dynamodb:BatchWriteItem"], [table_arn]),
+                {
+                    **_statement(["dynamodb:PutItem", "dynamodb:GetItem"], [table_arn]),
+                    "Condition": requests_only,
+                },
                 _statement(
                     ["execute-api:ManageConnections"],
                     manage_connections_arns(execution_arn, stage, ["POST"]),

@@ -93,10 +93,12 @@ class RealtimeSocket(pulumi.ComponentResource):
         """Let another service's role push to this socket's rooms, and nothing more.
 
         Grants exactly what :class:`realtime_socket.publish.Publisher` calls:
-        ``dynamodb:Query`` on the room index (to find a room's connections),
+        ``dynamodb:Query`` on the room and user indexes (a room's or a user's connections),
         ``dynamodb:DeleteItem`` and ``dynamodb:BatchWriteItem`` on the table (to remove the
-        rows and room memberships of connections that answered 410) and
-        ``execute-api:ManageConnections`` on ``POST @connections`` of this stage.
+        rows and room memberships of connections that answered 410, and finished requests),
+        ``dynamodb:PutItem`` and ``dynamodb:GetItem`` on pending request items only
+        (``request``) and ``execute-api:ManageConnections`` on ``POST @connections`` of
+        this stage.
         """
         stage = self._cfg.stage_name
         policy = pulumi.Output.all(self.table_arn, self.execution_arn).apply(

@@ -1,4 +1,5 @@
-"""The connections table: one row per live connection, found by room through an index."""
+"""The connections table: one row per live connection, found by room or by user through an
+index."""
 
 from __future__ import annotations
 
@@ -29,9 +30,13 @@ def _index(name: str, key: str) -> aws.dynamodb.TableGlobalSecondaryIndexArgs:
 
 
 def connections_table(scope: Scope, cfg: ResolvedArgs) -> aws.dynamodb.Table:
-    """On-demand, encrypted, with TTL; the user index exists only when users are capped."""
-    capped = bool(cfg.limits.max_connections_per_user)
-    keys = [Table.CONNECTION_ID, Table.ROOM_ID, *([Table.USER_ID] if capped else [])]
+    """On-demand, encrypted, with TTL; a room index and a user index.
+
+    The user index serves ``send_to_user`` and ``request`` (and the per-user connection
+    cap). Adding it to a table deployed without it is an in-place update: DynamoDB
+    backfills a new index online.
+    """
+    keys = [Table.CONNECTION_ID, Table.ROOM_ID, Table.USER_ID]
     return aws.dynamodb.Table(
         f"{scope.name}-connections-table",
         billing_mode="PAY_PER_REQUEST",
@@ -39,7 +44,7 @@ def connections_table(scope: Scope, cfg: ResolvedArgs) -> aws.dynamodb.Table:
         attributes=[aws.dynamodb.TableAttributeArgs(name=key, type="S") for key in keys],
         global_secondary_indexes=[
             _index(Table.ROOM_INDEX, Table.ROOM_ID),
-            *([_index(Table.USER_INDEX, Table.USER_ID)] if capped else []),
+            _index(Table.USER_INDEX, Table.USER_ID),
         ],
         ttl=aws.dynamodb.TableTtlArgs(attribute_name=Table.TTL, enabled=True),
         server_side_encryption=aws.dynamodb.TableServerSideEncryptionArgs(enabled=True),

@@ -49,6 +49,7 @@ __all__ = [
     "subscribe",
     "unsubscribe",
     "user_connection_count",
+    "user_connections",
 ]
 
 
@@ -405,27 +406,44 @@ def batch_delete(client: DynamoDBClient, table: str, keys: list[str]) -> None:
             raise UnprocessedDeletes(table, left, max_attempts)
 
 
-def room_members(client: DynamoDBClient, table: str, index: str, room_id: str) -> Iterator[str]:
-    """Yield the connection ids in ``room_id`` with a Query on the room index, page by page.
-
-    Never a Scan: the cost is proportional to the room, not to the table. The index lists
-    memberships (``<cid>|<room>``); the connection id is the key's part before ``|``.
-    """
+def _index_keys(
+    client: DynamoDBClient, table: str, index: str, attribute: str, value: str
+) -> Iterator[str]:
+    """Yield the hash keys of the live items an index lists under ``attribute = value``,
+    page by page (a Query on the index, never a Scan; expired items are filtered out)."""
     now = str(int(time.time()))
     kwargs: dict[str, object] = {
         "TableName": table,
         "IndexName": index,
-        "KeyConditionExpression": f"{Table.ROOM_ID} = :room",
+        "KeyConditionExpression": "#attr = :value",
         "FilterExpression": "#ttl > :now",
         "ProjectionExpression": Table.CONNECTION_ID,
-        "ExpressionAttributeNames": {"#ttl": Table.TTL},
-        "ExpressionAttributeValues": {":room": {"S": room_id}, ":now": {"N": now}},
+        "ExpressionAttributeNames": {"#attr": attribute, "#ttl": Table.TTL},
+        "ExpressionAttributeValues": {":value": {"S": value}, ":now": {"N": now}},
     }
     while True:
         page = client.query(**kwargs)  # type: ignore[arg-type]
         for item in page.get("Items", []):
-            yield member_of(item[Table.CONNECTION_ID]["S"])
+            yield item[Table.CONNECTION_ID]["S"]
         last = page.get("LastEvaluatedKey")
         if not last:
             return
         kwargs["ExclusiveStartKey"] = last
+
+
+def room_members(client: DynamoDBClient, table: str, index: str, room_id: str) -> Iterator[str]:
+    """Yield the connection ids in ``room_id`` with a Query on the room index.
+
+    The cost is proportional to the room, not to the table. The index lists memberships
+    (``<cid>|<room>``); the connection id is the key's part before ``|``.
+    """
+    return map(member_of, _index_keys(client, table, index, Table.ROOM_ID, room_id))
+
+
+def user_connections(client: DynamoDBClient, table: str, index: str, user_id: str) -> Iterator[str]:
+    """Yield the live connection ids of ``user_id`` with a Query on the user index.
+
+    Only connection rows carry ``userId``, so each connection is listed once, whatever
+    rooms it is in.
+    """
+    return _index_keys(client, table, index, Table.USER_ID, user_id)

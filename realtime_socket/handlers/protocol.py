@@ -20,10 +20,11 @@ __all__ = [
     "frame_room",
     "message_frame",
     "parse_action_body",
+    "request_frame",
     "validate_room_id",
 ]
 
-SUPPORTED_ACTIONS = ("sendmessage", "subscribe", "unsubscribe", "ping")
+SUPPORTED_ACTIONS = ("sendmessage", "subscribe", "unsubscribe", "reply", "ping")
 
 
 def validate_room_id(value: str | None) -> str:
@@ -54,8 +55,9 @@ def error_frame(code: str, message: str) -> dict[str, Any]:
     return {"type": "error", "code": code, "message": message}
 
 
-def message_frame(room: str, sender: str, data: Any) -> dict[str, Any]:
-    """The frame every member of ``room`` receives for one ``sendmessage``."""
+def message_frame(room: str | None, sender: str, data: Any) -> dict[str, Any]:
+    """The frame every member of ``room`` receives for one ``sendmessage`` (or a publish);
+    ``room`` is None for a message sent to a user's connections rather than to a room."""
     return {
         "type": "message",
         "room": room,
@@ -64,6 +66,11 @@ def message_frame(room: str, sender: str, data: Any) -> dict[str, Any]:
         "id": uuid.uuid4().hex,
         "ts": int(time.time() * 1000),
     }
+
+
+def request_frame(request_id: str, data: Any) -> dict[str, Any]:
+    """A server's request to a device; the device answers ``{"action":"reply","id":…}``."""
+    return {"type": "request", "id": request_id, "data": data}
 
 
 def parse_action_body(body: str | None) -> dict[str, Any] | None:

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     import boto3
 
     from realtime_socket.local.server import LocalRuntime, RuntimeOptions
+    from realtime_socket.publish import Publisher
 
 __all__ = ["DEV_STATE_DIR", "main"]
 
@@ -440,7 +441,9 @@ def _json_argument(text: str) -> Any:
         ) from None
 
 
-def _cmd_publish(args: argparse.Namespace) -> int:
+@contextlib.contextmanager
+def _publisher(args: argparse.Namespace) -> Iterator[Publisher]:
+    """The Publisher for the command's target; bad arguments exit 2, AWS's refusals 1."""
     from realtime_socket.publish import Publisher
 
     target = resolve_publish_target(args)
@@ -453,13 +456,30 @@ def _cmd_publish(args: argparse.Namespace) -> int:
                 target.table_name, target.management_endpoint, target.region, session=session
             )
             with publisher:
-                result = publisher.publish(args.room, args.data, sender=args.sender)
-    except (ValueError, TypeError) as exc:  # a bad room, sender, endpoint or region
+                yield publisher
+    except (ValueError, TypeError) as exc:  # a bad room, user, endpoint or region
         raise UsageError(str(exc)) from exc
     except RuntimeError as exc:  # no AWS credentials to sign with
         raise CommandFailed(str(exc)) from exc
+
+
+def _cmd_publish(args: argparse.Namespace) -> int:
+    with _publisher(args) as publisher:
+        result = publisher.publish(args.room, args.data, sender=args.sender)
     print(f"{result.delivered} delivered, {result.gone} gone, {result.failed} failed")
     return 1 if result.failed else 0
+
+
+def _cmd_request(args: argparse.Namespace) -> int:
+    from realtime_socket.publish import NotConnected
+
+    try:
+        with _publisher(args) as publisher:
+            answer = publisher.request(args.user, args.data, timeout=args.timeout)
+    except (NotConnected, TimeoutError) as exc:
+        raise CommandFailed(str(exc)) from exc
+    print(json.dumps(answer, ensure_ascii=False))
+    return 0
 
 
 def _bounded(kind: type, low: float, high: float) -> Any:
@@ -570,16 +590,41 @@ def build_parser() -> argparse.ArgumentParser:
         "failed, 1 when any post failed (or AWS refused the call), 2 for bad arguments or no "
         "runtime to publish to.",
     )
-    u.add_argument("--namespace", default=None, help="default: the only one, if only one")
     u.add_argument("--room", required=True, help="the room id")
     u.add_argument(
         "--data", type=_json_argument, required=True, help='the message, as JSON: \'{"text":"hi"}\''
     )
     u.add_argument("--sender", default="server", help="the frame's `from` (default: server)")
-    u.add_argument("--stack", default="dev", help="the dev runtime's stack")
-    u.add_argument("--project-dir", default=".", help="the dev runtime's project folder")
-    u.add_argument("--port", type=int, default=8080, help="the dev runtime's WebSocket port")
-    deployed = u.add_argument_group("a deployed stack")
+    _add_target_arguments(u)
+    u.set_defaults(func=_cmd_publish)
+
+    q = commands.add_parser(
+        "request",
+        help="ask a user's device and print its reply, as your backend would",
+        description="Send a request frame to every live connection of --user and print the "
+        "data of the first reply, as JSON. Targets as for `publish`. Exit status: 0 with a "
+        "reply, 1 when the user has no live connection, no reply came within --timeout, or "
+        "AWS refused the call, 2 for bad arguments or no runtime to talk to.",
+    )
+    q.add_argument("--user", required=True, help="the device's verified token subject (sub)")
+    q.add_argument(
+        "--data", type=_json_argument, required=True, help="""the request, as JSON: '{"a":1}'"""
+    )
+    q.add_argument(
+        "--timeout", type=_bounded(float, 0.1, 3600), default=5.0, help="seconds (default 5)"
+    )
+    _add_target_arguments(q)
+    q.set_defaults(func=_cmd_request)
+    return parser
+
+
+def _add_target_arguments(command: argparse.ArgumentParser) -> None:
+    """Where ``publish`` and ``request`` go: the dev runtime, or a deployed stack."""
+    command.add_argument("--namespace", default=None, help="default: the only one, if only one")
+    command.add_argument("--stack", default="dev", help="the dev runtime's stack")
+    command.add_argument("--project-dir", default=".", help="the dev runtime's project folder")
+    command.add_argument("--port", type=int, default=8080, help="the dev runtime's WebSocket port")
+    deployed = command.add_argument_group("a deployed stack")
     deployed.add_argument(
         "--stack-output", default=None, metavar="FILE", help="pulumi stack output --json > FILE"
     )
@@ -590,8 +635,6 @@ def build_parser() -> argparse.ArgumentParser:
     deployed.add_argument(
         "--region", default=None, help="default: the endpoint's, else boto3's (AWS_REGION)"
     )
-    u.set_defaults(func=_cmd_publish)
-    return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -30,6 +30,7 @@ def test_defaults_are_valid():
         "sendmessage",
         "subscribe",  # several rooms per connection: two built-in reply routes
         "unsubscribe",
+        "reply",  # a device's answer to a server request: one-way, errors by POST
         "ping",
     ]
     assert resolved.jwt.carriers == contract.DEFAULT_CARRIERS

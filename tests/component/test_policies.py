@@ -55,23 +55,30 @@ def test_sendmessage_reads_its_row_queries_the_room_index_and_posts(chat_recordi
     }
 
 
-def test_publish_queries_the_room_index_deletes_gone_rows_and_posts():
-    """grant_publish's policy: Publisher.publish also deletes 410 rows (DeleteItem, naming their
-    rooms) and their memberships (BatchWriteItem).
+def test_publish_queries_both_indexes_deletes_gone_rows_and_posts():
+    """grant_publish's policy: Publisher also deletes 410 rows (DeleteItem, naming their
+    rooms) and their memberships (BatchWriteItem); request writes and reads only items
+    keyed ``request#...`` (the LeadingKeys condition), so a backend cannot forge a row.
 
-    Without it the clean-up the sendmessage fan-out does would be AccessDenied for a
-    backend (tests/test_publish.py checks the calls against this policy).
+    tests/test_publish.py checks the Publisher's calls against this policy.
     """
     table = "arn:aws:dynamodb:us-east-1:111122223333:table/t"
     execution = "arn:aws:execute-api:us-east-1:111122223333:abc123"
     document = json.loads(
         policies.publish_policy(table_arn=table, execution_arn=execution, stage="live")
     )
-    assert {tuple(s["Action"]): s["Resource"] for s in document["Statement"]} == {
-        ("dynamodb:Query",): [f"{table}/index/room-index"],
+    statements = {tuple(s["Action"]): s for s in document["Statement"]}
+    assert {actions: s["Resource"] for actions, s in statements.items()} == {
+        ("dynamodb:Query",): [f"{table}/index/room-index", f"{table}/index/user-index"],
         ("dynamodb:DeleteItem", "dynamodb:BatchWriteItem"): [table],
+        ("dynamodb:PutItem", "dynamodb:GetItem"): [table],
         ("execute-api:ManageConnections",): [f"{execution}/live/POST/@connections/*"],
     }
+    assert statements[("dynamodb:PutItem", "dynamodb:GetItem")]["Condition"] == {
+        "ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["request#*"]}
+    }
+    conditioned = [s for s in document["Statement"] if "Condition" in s]
+    assert len(conditioned) == 1
 
 
 def test_ping_and_default_only_write_logs(chat_recording):

@@ -9,7 +9,7 @@ import pulumi
 import pulumi_aws as aws
 
 from realtime_socket import RealtimeSocket
-from realtime_socket.component import function
+from realtime_socket.component import function, policies
 from realtime_socket.component.socket import TYPE_TOKEN
 from realtime_socket.tools.recording import evaluate
 from tests.support.helpers import jwt_args
@@ -23,23 +23,24 @@ FUNCTION_PARTS = {
 
 
 def test_one_namespace_declares_exactly_these_resources(chat_recording):
-    """7 routes (subscribe and unsubscribe reply through route responses) and the authorizer."""
+    """8 routes (subscribe and unsubscribe answer through route responses, reply is one-way)
+    and the authorizer."""
     counts = Counter(r.type for r in chat_recording.resources)
     assert counts == {
         TYPE_TOKEN: 1,
-        function.TYPE_TOKEN: 8,
+        function.TYPE_TOKEN: 9,
         "aws:apigatewayv2/api:Api": 1,
-        "aws:apigatewayv2/route:Route": 7,
-        "aws:apigatewayv2/integration:Integration": 7,
+        "aws:apigatewayv2/route:Route": 8,
+        "aws:apigatewayv2/integration:Integration": 8,
         "aws:apigatewayv2/routeResponse:RouteResponse": 4,
         "aws:apigatewayv2/authorizer:Authorizer": 1,
         "aws:apigatewayv2/deployment:Deployment": 1,
         "aws:apigatewayv2/stage:Stage": 1,
-        "aws:lambda/function:Function": 8,
-        "aws:lambda/permission:Permission": 8,
-        "aws:iam/role:Role": 8,
-        "aws:iam/rolePolicy:RolePolicy": 8,
-        "aws:cloudwatch/logGroup:LogGroup": 9,
+        "aws:lambda/function:Function": 9,
+        "aws:lambda/permission:Permission": 9,
+        "aws:iam/role:Role": 9,
+        "aws:iam/rolePolicy:RolePolicy": 9,
+        "aws:cloudwatch/logGroup:LogGroup": 10,
         "aws:dynamodb/table:Table": 1,
         "aws:ssm/parameter:Parameter": 1,
     }
@@ -89,8 +90,9 @@ def test_two_instances_in_one_program_never_collide():
 
     rec = evaluate(program, project="realtime-socket", stack="test")
     names = [r.name for r in rec.resources]
-    # 74 per namespace: the subscribe and unsubscribe routes added 2 x 9 resources
-    assert len(names) == len(set(names)) == 3 * 74
+    # 82 per namespace: subscribe and unsubscribe added 2 x 9 resources, reply (no route
+    # response) 8
+    assert len(names) == len(set(names)) == 3 * 82
     physical = [
         r.inputs["name"] for r in rec.resources if "name" in r.inputs and r.custom
         and r.type != "aws:apigatewayv2/stage:Stage"
@@ -98,7 +100,7 @@ def test_two_instances_in_one_program_never_collide():
     assert len(physical) == len(set(physical))
 
 
-def test_grant_publish_gives_query_cleanup_and_post_only():
+def test_grant_publish_binds_the_publish_policy_to_this_socket():
     def program() -> None:
         socket = RealtimeSocket("chat", {"jwt": jwt_args()})  # type: ignore[typeddict-item]
         backend = aws.iam.Role(
@@ -113,30 +115,16 @@ def test_grant_publish_gives_query_cleanup_and_post_only():
     assert grant.inputs["role"] == rec.named("backend").id
     table = rec.named("chat-connections-table").outputs["arn"]
     execution = rec.named("chat-api").outputs["executionArn"]
-    assert json.loads(grant.inputs["policy"])["Statement"] == [
-        {
-            "Effect": "Allow",
-            "Action": ["dynamodb:Query"],
-            "Resource": [f"{table}/index/room-index"],
-        },
-        # Publisher.publish deletes the rows (DeleteItem, naming their rooms) and room
-        # memberships (BatchWriteItem) of connections that answered 410.
-        {
-            "Effect": "Allow",
-            "Action": ["dynamodb:DeleteItem", "dynamodb:BatchWriteItem"],
-            "Resource": [table],
-        },
-        {
-            "Effect": "Allow",
-            "Action": ["execute-api:ManageConnections"],
-            "Resource": [f"{execution}/live/POST/@connections/*"],
-        },
-    ]
+    # the document itself (both indexes, the clean-up, request items only, POST) is
+    # tests/component/test_policies.py's; here: it is bound to this socket's table and stage
+    expected = policies.publish_policy(table_arn=table, execution_arn=execution, stage="live")
+    assert json.loads(grant.inputs["policy"]) == json.loads(expected)
+    assert table in grant.inputs["policy"] and "/live/POST/@connections/*" in expected
 
 
 def test_every_log_group_has_a_retention(chat_recording):
     groups = chat_recording.of_type("aws:cloudwatch/logGroup:LogGroup")
-    assert len(groups) == 9  # 7 routes, the authorizer, the access log
+    assert len(groups) == 10  # 8 routes, the authorizer, the access log
     assert all(g.inputs.get("retentionInDays") for g in groups)
     # and every function writes to its own group, never to an unmanaged /aws/lambda one
     for fn in chat_recording.of_type("aws:lambda/function:Function"):

@@ -6,16 +6,24 @@ from tests.support.helpers import evaluate_socket
 
 
 def test_connections_table(chat_recording):
+    """A room index and a user index, always (send_to_user and request need the latter),
+    each keyed by its attribute and the connection id and projecting only ``ttl``."""
     table = chat_recording.named("chat-connections-table")
     assert table.inputs["billingMode"] == "PAY_PER_REQUEST"
     assert table.inputs["hashKey"] == "connectionId"
-    (index,) = table.inputs["globalSecondaryIndexes"]
-    assert index["name"] == "room-index"
-    assert index["keySchemas"] == [
-        {"attributeName": "roomId", "keyType": "HASH"},
-        {"attributeName": "connectionId", "keyType": "RANGE"},
+    rooms, users = table.inputs["globalSecondaryIndexes"]
+    for index, name, key in ((rooms, "room-index", "roomId"), (users, "user-index", "userId")):
+        assert index["name"] == name
+        assert index["keySchemas"] == [
+            {"attributeName": key, "keyType": "HASH"},
+            {"attributeName": "connectionId", "keyType": "RANGE"},
+        ]
+        assert (index["projectionType"], index["nonKeyAttributes"]) == ("INCLUDE", ["ttl"])
+    assert sorted(a["name"] for a in table.inputs["attributes"]) == [
+        "connectionId",
+        "roomId",
+        "userId",
     ]
-    assert (index["projectionType"], index["nonKeyAttributes"]) == ("INCLUDE", ["ttl"])
     assert table.inputs["ttl"] == {"attributeName": "ttl", "enabled": True}
     assert table.inputs["serverSideEncryption"] == {"enabled": True}
     assert table.inputs["pointInTimeRecovery"] == {"enabled": True}

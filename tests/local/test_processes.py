@@ -26,9 +26,9 @@ from tests.support.helpers import ROOT
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 
-#: One namespace: 8 functions (7 routes since subscribe and unsubscribe, and the authorizer),
-#: each prewarmed into one worker, and the moto server.
-FUNCTIONS = 8
+#: One namespace: 9 functions (8 routes since subscribe, unsubscribe and reply, and the
+#: authorizer), each prewarmed into one worker, and the moto server.
+FUNCTIONS = 9
 EXPECTED_CHILDREN = FUNCTIONS + 1
 
 
