@@ -187,12 +187,14 @@ SUBPROTOCOL: Final = "realtime-socket"
 
 # -- server requests and device replies --------------------------------------------------------
 
-#: A request id: 32 lowercase hex digits (a UUID4's ``hex``).
+#: A request id: 32 lowercase hex digits (a UUID4's ``hex``). Use ``fullmatch``.
 REQUEST_ID_PATTERN: Final = re.compile(r"[0-9a-f]{32}")
-#: The most bytes a ``reply`` frame's ``data`` may encode to. The answer is stored in the
-#: pending request's item (a write unit per KB) and read back by the waiting backend; 32 KB
-#: is one WebSocket frame, so every reply fits a frame. Larger answers are ``reply_too_large``.
-MAX_REPLY_BYTES: Final = 32 * 1024
+#: The most bytes a ``reply`` frame's ``data`` may encode to (compact JSON). Browsers send a
+#: message as one frame, and API Gateway closes a frame over 32 KB with 1009: this leaves
+#: 256 bytes for the ``{"action":"reply","id":…,"data":…}`` envelope, so every reply within
+#: the limit fits one frame. The answer is stored in the pending request's item (a write
+#: unit per KB). Larger answers are ``reply_too_large``.
+MAX_REPLY_BYTES: Final = MAX_FRAME_BYTES - 256
 #: A pending request's item lives this long past the caller's timeout (DynamoDB's TTL then
 #: removes it if the caller died before deleting it); the reply handler ignores it past
 #: ``ttl`` either way.

@@ -414,6 +414,34 @@ def test_a_device_that_is_gone_is_not_connected_and_cleaned(devices):
     assert _pending(db, publisher.table_name) == []
 
 
+def test_posts_that_fail_are_an_error_not_a_missing_user(devices):
+    """Three 500s for the only connection: RuntimeError saying the posts failed (the user may
+    be connected), not NotConnected; the pending item is deleted."""
+    db, publisher, scripted = devices
+    scripted.script["K"] = [500, 500, 500]
+    with pytest.raises(RuntimeError, match="could not be posted") as caught:
+        publisher.request("dev-1", 1, timeout=5)
+    assert not isinstance(caught.value, NotConnected)
+    assert connections.get(db, publisher.table_name, "K") is not None
+    assert _pending(db, publisher.table_name) == []
+
+
+def test_cancelling_request_async_ends_the_wait_and_deletes_the_request(devices):
+    """asyncio.wait_for cancelling a 30 s request after 0.3 s: the worker thread stops
+    waiting and deletes the pending item at once (asyncio.run waits for that thread)."""
+    db, publisher, scripted = devices
+
+    async def main() -> None:
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(publisher.request_async("dev-1", 1, timeout=30), 0.3)
+
+    started = time.monotonic()
+    asyncio.run(main())  # returns once the default executor's threads are done
+    assert time.monotonic() - started < 5
+    assert len(scripted.frames("K")) == 1
+    assert _pending(db, publisher.table_name) == []
+
+
 @pytest.mark.parametrize("timeout", [0, -1, float("nan"), float("inf")])
 def test_request_refuses_a_timeout_that_is_not_positive(devices, timeout):
     """A zero, negative or non-finite timeout is a ValueError before any call."""

@@ -26,8 +26,8 @@ def test_dev_stack_has_two_isolated_namespaces(dev):
         "aws:apigatewayv2/authorizer:Authorizer",
     ):
         assert len(dev.of_type(kind)) == 2
-    # 8 functions per namespace (7 routes and the authorizer) + the account logging role
-    assert len(dev.of_type("aws:iam/role:Role")) == 2 * 8 + 1
+    # 9 functions per namespace (8 routes and the authorizer) + the account logging role
+    assert len(dev.of_type("aws:iam/role:Role")) == 2 * 9 + 1
     names = [r.name for r in dev.resources]
     assert len(names) == len(set(names))
 

@@ -47,7 +47,7 @@ def frame_room(parsed: dict[str, Any]) -> str | None:
 
 def encode(frame: dict[str, Any]) -> bytes:
     """Serialise a frame compactly; the byte length is what API Gateway bills and limits."""
-    return json.dumps(frame, separators=(",", ":"), ensure_ascii=False).encode()
+    return json.dumps(frame, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode()
 
 
 def error_frame(code: str, message: str) -> dict[str, Any]:
@@ -73,12 +73,23 @@ def request_frame(request_id: str, data: Any) -> dict[str, Any]:
     return {"type": "request", "id": request_id, "data": data}
 
 
+def _not_json(constant: str) -> Any:
+    raise ValueError(f"{constant} is not JSON")
+
+
 def parse_action_body(body: str | None) -> dict[str, Any] | None:
-    """Parse a frame body as a JSON object, or return None when it is anything else."""
+    """Parse a frame body as a JSON object, or return None when it is anything else.
+
+    Also None for what Python's parser takes but RFC 8259 JSON is not, since the frame's
+    ``data`` is sent on to other clients and backends: ``NaN`` and ``Infinity``, and a
+    ``\\uD800``-style escape of a lone surrogate, which cannot be encoded as UTF-8.
+    """
     if body is None:
         return None
     try:
-        value = json.loads(body)
-    except ValueError:
+        value = json.loads(body, parse_constant=_not_json)
+        if "\\u" in body:  # only an escape can make a lone surrogate
+            encode(value)
+    except (ValueError, UnicodeEncodeError):
         return None
     return value if isinstance(value, dict) else None

@@ -55,7 +55,7 @@ def handle(
         caller = events.connection_id(event)
         try:
             request_id, data = parse_reply(events.body(event))
-            log.set(bytes=len(data.encode()))
+            log.set(request=request_id, bytes=len(data.encode()))
             if not requests.answer(db, cfg.table_name, request_id, caller, data):
                 raise BadRequest("unknown_request", _UNKNOWN)
         except BadRequest as exc:

@@ -54,7 +54,7 @@ def failing_membership_writes(
 
 @pytest.fixture
 def capped_table() -> Iterator[tuple[Any, settings.Settings]]:
-    """A moto table declared with ``max_connections_per_user`` (so with its user index)."""
+    """A moto table declared with ``max_connections_per_user``."""
     with mock_aws():
         db = boto3.client("dynamodb", region_name="us-east-1")
         recording = evaluate_socket("chat", limits={"max_connections_per_user": 2})

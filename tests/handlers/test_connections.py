@@ -11,7 +11,8 @@ import pytest
 from botocore.config import Config
 
 from realtime_socket.contract import Table
-from realtime_socket.handlers import connections
+from realtime_socket.handlers import connections, requests
+from realtime_socket.handlers.settings import Settings
 from tests.support.helpers import memberships, put_one_room_row, row_rooms, table_items
 
 
@@ -199,3 +200,78 @@ def test_room_members_reads_memberships_and_legacy_rows(table):
     assert sorted(members) == ["A", "B", "legacy"]
     assert connections.get(db, cfg.table_name, "legacy").rooms == {"lobby"}
     assert connections.delete(db, cfg.table_name, "legacy") == {"lobby"}
+
+
+# -- a user's connections -----------------------------------------------------------------
+
+
+class SmallPages:
+    """A DynamoDB client whose Query returns at most ``limit`` items a page, as a large
+    result does past 1 MB: the caller must follow ``LastEvaluatedKey``."""
+
+    def __init__(self, db: Any, limit: int) -> None:
+        self.db = db
+        self.limit = limit
+        self.start_keys: list[Any] = []
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.db, name)
+
+    def query(self, **kwargs: Any) -> Any:
+        self.start_keys.append(kwargs.get("ExclusiveStartKey"))
+        return self.db.query(**kwargs, Limit=self.limit)
+
+
+def _user_row(db: Any, table: str, cid: str, user: str, rooms: set[str], ttl_in: int = 60) -> None:
+    now = int(time.time())
+    conn = connections.Connection(cid, user, now * 1000, frozenset(rooms))
+    connections.put(db, table, conn, ttl_in)
+
+
+def test_user_connections_lists_each_live_connection_of_the_user_once(
+    table: tuple[Any, Settings],
+) -> None:
+    """Several rooms still mean one entry; other users, memberships and requests are not listed."""
+    db, cfg = table
+    _user_row(db, cfg.table_name, "A", "alice", {"a", "b", "c"})
+    _user_row(db, cfg.table_name, "B", "alice", set())
+    _user_row(db, cfg.table_name, "C", "bob", {"a"})
+    requests.open_request(db, cfg.table_name, "0" * 32, ["A"], int(time.time()) + 60)
+    found = list(connections.user_connections(db, cfg.table_name, cfg.user_index, "alice"))
+    assert sorted(found) == ["A", "B"]
+    assert list(connections.user_connections(db, cfg.table_name, cfg.user_index, "bob")) == ["C"]
+    assert list(connections.user_connections(db, cfg.table_name, cfg.user_index, "nobody")) == []
+    assert len(table_items(db, cfg.table_name)) == 3 + 4 + 1  # rows, memberships, the request
+
+
+def test_user_connections_skips_expired_rows(table: tuple[Any, Settings]) -> None:
+    """A row past its ttl (DynamoDB deletes lazily) is not a live connection of the user."""
+    db, cfg = table
+    _user_row(db, cfg.table_name, "live", "alice", {"a"})
+    _user_row(db, cfg.table_name, "stale", "alice", {"a"}, ttl_in=-5)
+    assert "stale" in table_items(db, cfg.table_name)
+    found = list(connections.user_connections(db, cfg.table_name, cfg.user_index, "alice"))
+    assert found == ["live"]
+
+
+def test_user_connections_lists_a_row_from_before_memberships(table: tuple[Any, Settings]) -> None:
+    """A one-room row (``roomId`` on the row, no ``|`` in its key) carries userId: listed."""
+    db, cfg = table
+    put_one_room_row(db, cfg.table_name, "legacy", "lobby", "carol", ttl_in=60)
+    found = list(connections.user_connections(db, cfg.table_name, cfg.user_index, "carol"))
+    assert found == ["legacy"]
+
+
+def test_user_connections_follows_every_page(table: tuple[Any, Settings]) -> None:
+    """One item a page: every live connection is still found, by following LastEvaluatedKey."""
+    db, cfg = table
+    ids = [f"c{i}" for i in range(5)]
+    for cid in ids:
+        _user_row(db, cfg.table_name, cid, "alice", {"lobby"})
+    _user_row(db, cfg.table_name, "stale", "alice", set(), ttl_in=-5)
+    client: Any = SmallPages(db, limit=1)
+    found = list(connections.user_connections(client, cfg.table_name, cfg.user_index, "alice"))
+    assert sorted(found) == ids
+    assert len(client.start_keys) >= 6  # six rows of alice, one a page
+    assert client.start_keys[0] is None
+    assert all(key is not None for key in client.start_keys[1:])

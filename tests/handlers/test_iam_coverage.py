@@ -7,6 +7,9 @@ an action in ``policies.ROUTE_GRANTS`` for that function (on the table or the in
 from __future__ import annotations
 
 import json
+import time
+import uuid
+from typing import Any
 
 import pytest
 
@@ -16,11 +19,14 @@ from realtime_socket.handlers import (
     connect,
     connections,
     disconnect,
+    reply,
+    requests,
     sendmessage,
     subscribe,
     unsubscribe,
 )
-from tests.support.helpers import load_event
+from realtime_socket.handlers.settings import Settings
+from tests.support.helpers import ScriptedConnections, load_event
 
 
 @pytest.fixture
@@ -117,3 +123,31 @@ def test_sendmessage_including_rate_limit_and_410_cleanup(table, calls, endpoint
     operations = {c[0] for c in calls}
     assert {"UpdateItem", "Query", "DeleteItem", "BatchWriteItem"} <= operations
     assert set(calls) <= _allowed("sendmessage")
+
+
+def test_reply_success_and_refusals(
+    table: tuple[Any, Settings],
+    calls: list[tuple[str, str | None]],
+    endpoint: ScriptedConnections,
+) -> None:
+    """An answer, a second answer, another connection's request, a malformed id: all granted."""
+    db, cfg = table
+    rid = uuid.uuid4().hex
+    requests.open_request(db, cfg.table_name, rid, ["A"], int(time.time()) + 60)
+    calls.clear()
+    bodies = [
+        ("A", {"action": "reply", "id": rid, "data": 1}),  # stored
+        ("A", {"action": "reply", "id": rid, "data": 2}),  # answered already
+        ("B", {"action": "reply", "id": rid, "data": 3}),  # not sent to B
+        ("A", {"action": "reply", "id": "nope", "data": 4}),  # malformed: no DynamoDB call
+    ]
+    for cid, body in bodies:
+        event = _frame("reply", body)
+        event["requestContext"]["connectionId"] = cid  # type: ignore[index]
+        reply.handle(event, db, endpoint.api(), cfg)
+    assert calls == [("UpdateItem", None)] * 3
+    assert set(calls) <= _allowed("reply")
+    assert requests.read_reply(db, cfg.table_name, rid) == "1"
+    # The refusals went back by @connections POST, which the route is granted.
+    assert sum(len(frames) for frames in endpoint.posts.values()) == 3
+    assert "POST" in policies.ROUTE_GRANTS["reply"].connections

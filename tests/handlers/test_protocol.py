@@ -76,6 +76,33 @@ def test_anything_but_a_json_object_parses_to_none(body):
     assert protocol.parse_action_body(body) is None
 
 
+@pytest.mark.parametrize(
+    "body",
+    [
+        '{"data":NaN}',
+        '{"data":Infinity}',
+        '{"data":[-Infinity]}',
+        '{"data":"\\ud800"}',
+        '{"data":{"k":"x\\udfff"}}',
+    ],
+)
+def test_what_is_not_rfc_8259_json_parses_to_none(body):
+    """NaN, Infinity and a lone surrogate escape (not encodable as UTF-8) are no action body:
+    other clients' JSON parsers would choke on them, or encoding would crash the handler."""
+    assert protocol.parse_action_body(body) is None
+
+
+def test_an_escaped_surrogate_pair_is_one_character():
+    """A pair of surrogate escapes is a valid character and parses to it."""
+    assert protocol.parse_action_body('{"data":"\\ud83d\\ude00"}') == {"data": "\U0001f600"}
+
+
+def test_encode_refuses_nan():
+    """A server-side frame holding NaN is refused rather than sent as non-JSON."""
+    with pytest.raises(ValueError):
+        protocol.encode({"data": float("nan")})
+
+
 def test_a_json_object_parses_to_its_dict():
     """A JSON object body comes back as the dict it encodes."""
     assert protocol.parse_action_body('{"action":"ping","n":1}') == {"action": "ping", "n": 1}
@@ -86,3 +113,22 @@ def test_every_supported_action_has_a_handler(action):
     """$default names the supported actions; each of them is a handler module with a handler."""
     module = importlib.import_module(f"realtime_socket.handlers.{action}")
     assert callable(module.handler)
+
+
+def test_reply_is_a_supported_action() -> None:
+    """Devices answer server requests with ``reply``, so $default names it among the actions."""
+    assert "reply" in protocol.SUPPORTED_ACTIONS
+
+
+def test_request_frame_is_type_id_and_data_only() -> None:
+    """A server request carries its id for the device to echo in ``reply``, and the data."""
+    frame = protocol.request_frame("0123456789abcdef" * 2, {"q": [1, "\u00e9"]})
+    assert frame == {"type": "request", "id": "0123456789abcdef" * 2, "data": {"q": [1, "\u00e9"]}}
+    assert json.loads(protocol.encode(frame)) == frame
+
+
+def test_a_message_to_a_user_has_a_null_room() -> None:
+    """A message sent to a user's connections (not to a room) carries ``"room": null``."""
+    frame = protocol.message_frame(None, "backend", "hi")
+    assert frame["room"] is None
+    assert json.loads(protocol.encode(frame))["room"] is None

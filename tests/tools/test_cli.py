@@ -8,7 +8,6 @@ import json
 import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -24,68 +23,14 @@ from realtime_socket.local import devtokens
 from realtime_socket.local import model as local_model
 from realtime_socket.publish import Publisher, PublishResult
 from realtime_socket.tools import cli
+from tests.support.dev_process import DevProcess
 from tests.support.helpers import ROOT
 from tests.support.stack_project import copy_project, run_stack
+from tests.support.ws_client import assert_silent, recv_json, send
 
 WSCAT = shutil.which(
     "wscat", path=f"{ROOT / 'node_modules' / '.bin'}{os.pathsep}{os.environ['PATH']}"
 )
-
-
-class DevProcess:
-    """A dev runtime in its own session, its output collected line by line."""
-
-    def __init__(self, command: list[str], cwd: Path = ROOT) -> None:
-        self.cwd = cwd
-        self.process = subprocess.Popen(
-            command,
-            cwd=cwd,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            start_new_session=True,
-        )
-        self.lines: list[str] = []
-
-    def wait_for(self, text: str, timeout: float = 90) -> None:
-        assert self.process.stdout is not None
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            line = self.process.stdout.readline()
-            if not line and self.process.poll() is not None:
-                break
-            self.lines.append(line)
-            if text in line:
-                return
-        pytest.fail(f"{text!r} never printed:\n{''.join(self.lines)}")
-
-    @property
-    def output(self) -> str:
-        return "".join(self.lines)
-
-    def interrupt(self, timeout: float = 30) -> str:
-        os.killpg(self.process.pid, signal.SIGINT)
-        rest, _ = self.process.communicate(timeout=timeout)
-        self.lines.append(rest)
-        return self.output
-
-    def leftovers(self) -> list[str]:
-        ps = subprocess.run(
-            ["ps", "-o", "pid=,args=", "-s", str(self.process.pid)],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        return [line for line in ps.stdout.splitlines() if line.strip()]
-
-    def kill(self) -> None:
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait()
-        # A runtime killed outright cannot withdraw its announcement: do it for it.
-        for state in (self.cwd / cli.DEV_STATE_DIR).glob("dev-*.json"):
-            if json.loads(state.read_text()).get("pid") == self.process.pid:
-                state.unlink()
 
 
 @pytest.fixture
@@ -282,7 +227,7 @@ def test_cli_prints_the_breakdown(capsys):
     assert code == 0
     assert "prices read on 2026-11-29" in out
     assert "API Gateway messages" in out and "265.43" in out
-    assert "The Scan-based design costs 1.34x as much." in out
+    assert "The Scan-based design costs 1.33x as much." in out
 
 
 def test_cli_counts_the_subscriptions_of_each_connection(capsys):
@@ -335,19 +280,37 @@ class RunningDev:
     process: DevProcess
     port: int
     token: str
+    model: local_model.LocalModel
 
-    def ws_url(self, room: str) -> str:
-        return f"ws://127.0.0.1:{self.port}/chat?room_id={room}&token={self.token}"
+    def ws_url(self, room: str, sub: str | None = None) -> str:
+        """A chat URL for ``room``, as alice or, with ``sub``, as that user."""
+        token = self.token if sub is None else devtokens.mint(self.model, "chat", sub=sub)
+        return f"ws://127.0.0.1:{self.port}/chat?room_id={room}&token={token}"
+
+    def command(self, *args: str) -> list[str]:
+        """A `realtime-socket` subcommand aimed at this runtime, run from the project folder."""
+        name, *rest = args
+        return [sys.executable, "-m", "realtime_socket", name, "--port", str(self.port), *rest]
 
     def publish(self, *args: str) -> subprocess.CompletedProcess[str]:
         """`realtime-socket publish` run from the project folder, as a user would."""
         return subprocess.run(
-            [sys.executable, "-m", "realtime_socket", "publish", "--port", str(self.port), *args],
+            self.command("publish", *args),
             cwd=self.project,
             capture_output=True,
             text=True,
             timeout=60,
             check=False,
+        )
+
+    def start_request(self, user: str, *args: str) -> subprocess.Popen[str]:
+        """`realtime-socket request --namespace chat --user USER ...`, left running."""
+        return subprocess.Popen(
+            self.command("request", "--namespace", "chat", "--user", user, *args),
+            cwd=self.project,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
         )
 
 
@@ -361,8 +324,8 @@ def running_dev(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningDev
     try:
         process.wait_for("Ctrl-C to stop.")
         port = int(re.search(r"ws://127\.0\.0\.1:(\d+)/chat", process.output).group(1))
-        token = devtokens.mint(local_model.build(run_stack(project)), "chat", sub="alice")
-        yield RunningDev(project, process, port, token)
+        model = local_model.build(run_stack(project))
+        yield RunningDev(project, process, port, devtokens.mint(model, "chat", sub="alice"), model)
         assert "stopped cleanly" in process.interrupt()
         assert not cli.dev_state_path(project, port).exists()  # withdrawn at stop
     finally:
@@ -561,3 +524,108 @@ def test_publish_refuses_an_invalid_room_before_any_aws_call(capsys):
     )  # fmt: skip
     assert code == 2
     assert "error: invalid room 'a b'" in capsys.readouterr().err
+
+
+# -- request ---------------------------------------------------------------------------------
+
+
+def _finish(command: subprocess.Popen[str]) -> tuple[int, str, str]:
+    out, err = command.communicate(timeout=60)
+    return command.returncode, out, err
+
+
+def test_request_prints_the_first_reply_of_the_users_connections_and_refuses_a_later_one(
+    running_dev: RunningDev,
+) -> None:
+    """Every connection of the user gets the request, no one else's; the first reply is
+    printed as JSON (exit 0) and a later answer to the same request is refused."""
+    with (
+        connect(running_dev.ws_url("lobby", sub="device-a")) as first,
+        connect(running_dev.ws_url("kitchen", sub="device-a")) as second,
+        connect(running_dev.ws_url("lobby", sub="device-b")) as other,
+    ):
+        command = running_dev.start_request("device-a", "--data", '{"read":"temp"}')
+        asked = recv_json(first, timeout=30)
+        assert (asked["type"], asked["data"]) == ("request", {"read": "temp"})
+        assert recv_json(second) == asked  # the same request, id included
+        send(first, {"action": "reply", "id": asked["id"], "data": {"temp": 21.5}})
+        assert _finish(command) == (0, '{"temp": 21.5}\n', "")
+        send(second, {"action": "reply", "id": asked["id"], "data": {"temp": 99}})
+        refused = recv_json(second)
+        assert (refused["type"], refused["code"]) == ("error", "unknown_request")
+        assert_silent(other, 0.3)
+
+
+def test_request_to_a_user_without_a_connection_exits_1_naming_the_user(
+    running_dev: RunningDev,
+) -> None:
+    """No live connection: exit 1 at once, and the message names the user."""
+    assert _finish(running_dev.start_request("nobody-here", "--data", "1")) == (
+        1,
+        "",
+        "error: 'nobody-here' has no live connection\n",
+    )
+
+
+def test_request_nobody_answers_exits_1_after_the_timeout_and_forgets_the_request(
+    running_dev: RunningDev,
+) -> None:
+    """A device that takes the request but never answers: exit 1 after --timeout with a
+    message naming the user and the timeout; an answer after that is refused."""
+    with connect(running_dev.ws_url("lobby", sub="device-mute")) as mute:
+        command = running_dev.start_request("device-mute", "--data", "{}", "--timeout", "1")
+        asked = recv_json(mute, timeout=30)
+        asked_at = time.monotonic()
+        assert asked["type"] == "request"
+        assert _finish(command) == (1, "", "error: no reply from 'device-mute' within 1 s\n")
+        assert time.monotonic() - asked_at >= 0.8  # it waited out the timeout after asking
+        send(mute, {"action": "reply", "id": asked["id"], "data": "late"})
+        assert recv_json(mute)["code"] == "unknown_request"  # the request was deleted
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--data", "{read: temp}"], "argument --data: not JSON"),
+        (["--data", "1", "--timeout", "0"], "argument --timeout: must be from 0.1 to 3600, got 0"),
+        (["--data", "1", "--timeout", "nan"], "argument --timeout: must be from 0.1 to 3600"),
+        (["--data", "1", "--table", "t"], "error: --table and --endpoint go together"),
+    ],
+)
+def test_request_refuses_bad_arguments_with_status_2_before_any_call(
+    args: list[str],
+    message: str,
+    running_dev: RunningDev,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Bad JSON, a timeout out of range, --table without --endpoint: exit 2 and why, and
+    neither the runtime nor AWS is asked anything."""
+    monkeypatch.setattr(Publisher, "_request", _must_not_be_called)
+    code: int | str | None
+    try:
+        code = cli.main(
+            ["request", "--user", "device-a", "--namespace", "chat",
+             "--project-dir", str(running_dev.project), "--port", str(running_dev.port), *args]
+        )  # fmt: skip
+    except SystemExit as exited:  # argparse's own refusals
+        code = exited.code
+    assert code == 2
+    assert message in capsys.readouterr().err
+
+
+def test_request_to_an_empty_user_is_a_usage_error(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`--user ""` (no token has an empty sub): exit 2 before any AWS call."""
+    monkeypatch.setattr(Publisher, "_request", _must_not_be_called)
+    code = cli.main(
+        ["request", "--user", "", "--data", "1", "--table", "t", "--endpoint",
+         "https://e/live", "--region", "eu-west-1"]
+    )  # fmt: skip
+    assert code == 2
+    assert "error: user must be a token's non-empty sub" in capsys.readouterr().err
+
+
+def _must_not_be_called(*args: object, **kwargs: object) -> None:
+    raise AssertionError("the command reached the runtime or AWS")

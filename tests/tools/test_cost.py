@@ -29,8 +29,9 @@ def test_hand_computed_example():
     # GetItem (1) + 100 memberships of 70 B = 7,000 B -> 2 x 4 KB, halved: 2 units
     assert ours.usage["DynamoDB read units"] == 2_628_000 * 2
     assert ours.costs["DynamoDB read units"] == pytest.approx(0.657)
-    # per session: the row, the membership and its room index entry, written and deleted
-    assert ours.costs["DynamoDB write units"] == pytest.approx(365_000 * 6 * 0.625 / 1e6)
+    # per session: the row, its user index entry, the membership and its room index entry,
+    # written and deleted
+    assert ours.costs["DynamoDB write units"] == pytest.approx(365_000 * 8 * 0.625 / 1e6)
     # Scan-based: 100 sequential posts at 26.3 ms, and the whole table (120 KB) read per message
     assert scan.seconds_per_message == pytest.approx(0.005 + 100 * 0.0263)
     assert scan.usage["DynamoDB read units"] == 2_628_000 * 15  # ceil(120,000 / 4096) / 2
