@@ -289,9 +289,13 @@ class Publisher:
         waits on it with consistent reads (first after 20 ms, then doubling up to 500 ms)
         and deletes it when it has the answer or gives up.
 
+        A reply whose ``data`` is ``null`` returns None.
+
         Raises:
-            NotConnected: ``user`` has no live connection, or none took the request.
+            NotConnected: ``user`` has no live connection, or all of them are gone (410).
             TimeoutError: no reply within ``timeout`` seconds (names the user).
+            RuntimeError: no post was accepted and some failed after botocore's retries
+                (throttling, 5xx): the user may well be connected.
             ValueError: ``user`` is empty, ``timeout`` is not positive, or the frame is
                 over 128 KB; raised before any AWS call.
             TypeError: ``data`` is not JSON-serialisable.
@@ -302,9 +306,20 @@ class Publisher:
         return self._request(user, request_id, frame, timeout)
 
     async def request_async(self, user: str, data: Any, timeout: float = 5.0) -> Any:
-        """:meth:`request` for asyncio backends: the wait runs in a worker thread."""
+        """:meth:`request` for asyncio backends: the wait runs in a worker thread.
+
+        Cancelling the call (``asyncio.wait_for``, a task group) ends the wait at once and
+        deletes the pending request, so a later answer is ``unknown_request``.
+        """
         request_id, frame = self._request_frame(user, data, timeout)
-        return await asyncio.to_thread(self._request, user, request_id, frame, timeout)
+        cancelled = threading.Event()
+        try:
+            return await asyncio.to_thread(
+                self._request, user, request_id, frame, timeout, cancelled
+            )
+        except asyncio.CancelledError:
+            cancelled.set()
+            raise
 
     @staticmethod
     def _refuse_running_loop(method: str) -> None:
@@ -345,7 +360,14 @@ class Publisher:
     def _send_to_user(self, user: str, frame: bytes) -> PublishResult:
         return self._post(self._user_targets(user), frame)
 
-    def _request(self, user: str, request_id: str, frame: bytes, timeout: float) -> Any:
+    def _request(
+        self,
+        user: str,
+        request_id: str,
+        frame: bytes,
+        timeout: float,
+        cancelled: threading.Event | None = None,
+    ) -> Any:
         deadline = time.monotonic() + timeout
         targets = self._user_targets(user)
         if not targets:
@@ -354,25 +376,30 @@ class Publisher:
         requests.open_request(self._db, self.table_name, request_id, targets, ttl)
         try:
             sent = self._post(targets, frame)
-            if not sent.delivered:
-                raise NotConnected(
-                    user,
-                    f"did not take the request: {sent.gone} connection(s) gone, "
-                    f"{sent.failed} failed",
+            if not sent.delivered and sent.failed:
+                raise RuntimeError(
+                    f"the request to {user!r} could not be posted: {sent.failed} of "
+                    f"{len(targets)} connection(s) failed after retries (see the log)"
                 )
-            answer = self._wait_for_reply(request_id, deadline)
+            if not sent.delivered:
+                raise NotConnected(user, f"did not take the request: all {sent.gone} gone")
+            answer = self._wait_for_reply(request_id, deadline, cancelled or threading.Event())
         finally:
             requests.close(self._db, self.table_name, request_id)
         if answer is None:
             raise TimeoutError(f"no reply from {user!r} within {timeout:g} s")
         return json.loads(answer)
 
-    def _wait_for_reply(self, request_id: str, deadline: float) -> str | None:
-        """The answer's JSON once stored, or None at ``deadline``; a bounded backoff."""
+    def _wait_for_reply(
+        self, request_id: str, deadline: float, cancelled: threading.Event
+    ) -> str | None:
+        """The answer's JSON once stored, or None at ``deadline`` or when ``cancelled``; a
+        bounded backoff between consistent reads."""
         delay = _POLL_FIRST
         while True:
             left = deadline - time.monotonic()
-            time.sleep(max(0.0, min(delay, left)))
+            if cancelled.wait(max(0.0, min(delay, left))):
+                return None
             answer = requests.read_reply(self._db, self.table_name, request_id)
             if answer is not None or time.monotonic() >= deadline:
                 return answer

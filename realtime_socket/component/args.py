@@ -232,7 +232,7 @@ class LimitsArgs(TypedDict):
     max_connections_per_user: NotRequired[
         Annotated[int, Spec(default=0, bounds=(0, 100000), shown="`0` (no cap)")]
     ]
-    """Live connections per verified ``sub``; a cap adds a user index to the table."""
+    """Live connections per verified ``sub``, counted on the table's user index."""
     max_rooms_per_connection: NotRequired[
         Annotated[
             int,

@@ -29,10 +29,10 @@ FANOUT_CONCURRENCY = 64
 #: A membership in the room index: connectionId ``<cid>|<room>``, roomId, ttl.
 INDEX_ENTRY_BYTES = 70
 ROW_BYTES = 120  # a whole connection row
-#: $connect with ``?room_id=``: the row, the membership and its room index entry; $disconnect
-#: deletes the same three (the row, then the membership in a BatchWriteItem). The
-#: Scan-based design writes one row and deletes it.
-WRITES_PER_SESSION = {"realtime-socket": 6, "scan-based": 2}
+#: $connect with ``?room_id=``: the row and its user index entry, the membership and its
+#: room index entry; $disconnect deletes the same four (the row, then the membership in a
+#: BatchWriteItem). The Scan-based design writes one row and deletes it.
+WRITES_PER_SESSION = {"realtime-socket": 8, "scan-based": 2}
 #: Each further room a session subscribes to: UpdateItem on the row, PutItem of the
 #: membership and its index entry; its deletion at $disconnect: the item and the entry.
 WRITES_PER_EXTRA_ROOM = 5
@@ -48,8 +48,8 @@ ASSUMPTIONS = [
     "subscribe per extra room",
     "reads: realtime-socket GetItem (1 unit) + Query of the room index; Scan-based reads the "
     "whole table per message (eventually consistent)",
-    "writes: realtime-socket 6 per session (row + membership + its index entry, written and "
-    "deleted), 5 per extra room",
+    "writes: realtime-socket 8 per session (row + its user index entry + membership + its room "
+    "index entry, written and deleted), 5 per extra room",
 ]
 
 
