@@ -4,7 +4,8 @@ Each handler module is imported in fresh interpreters (``python -S``: only the f
 artifact and the Lambda runtime's own packages on the path, as on Lambda, after the modules
 the runtime's bootstrap has already imported), round-robin across the cases, median of N
 runs, beside a bare ``import boto3`` measured the same way. The HS256 authorizer must not
-load cryptography; the JWKS authorizer shows what loading it costs.
+load cryptography; the JWKS authorizer shows what loading it costs. ``realtime_socket.publish``
+is measured from the source tree with the same runtime packages: what a backend pays to push.
 
     .venv/bin/python -m bench.coldstart            # 15 runs each
     .venv/bin/python -m bench.coldstart --quick    # 3 runs, as CI runs it
@@ -22,13 +23,16 @@ import tempfile
 import zipfile
 from pathlib import Path
 
-from bench.support import lambda_runtime_dir, results_path, write_results
+from bench.support import ROOT, lambda_runtime_dir, results_path, write_results
 from realtime_socket.component import packaging
 
 HANDLERS = "realtime_socket.handlers"
 ROUTE_MODULES = (
-    "connect", "disconnect", "sendmessage", "subscribe", "unsubscribe", "ping", "default"
+    "connect", "disconnect", "sendmessage", "subscribe", "unsubscribe", "reply", "ping",
+    "default",
 )  # fmt: skip
+#: Not in any artifact: what a backend (or a user's Lambda function) imports to push.
+PUBLISH = "realtime_socket.publish"
 #: What the Lambda Python runtime's bootstrap (awslambdaric) has imported before it loads a
 #: handler, so a handler is not charged for them.
 RUNTIME_PRELOADED = "importlib, json, logging, os, sys, time, traceback"
@@ -112,12 +116,13 @@ def main() -> None:
          hmac_arm),
         ("handlers.authorizer (JWKS)", f"{HANDLERS}.authorizer", [artifact(jwks), runtime],
          jwks_arm),
+        ("publish (backends)", PUBLISH, [ROOT, runtime], None),
     ]  # fmt: skip
     results = []
     measured = measure_all(cases, runs)
     base = measured[0][0]
     for (label, module, _, deps), (ms, crypto) in zip(cases, measured, strict=True):
-        size = None if module == "boto3" else zipped_size(deps)
+        size = None if module in ("boto3", PUBLISH) else zipped_size(deps)
         results.append({"case": label, "median_ms": ms, "vs_boto3": ms / base,
                         "imports_cryptography": crypto, "artifact_bytes": size})  # fmt: skip
     print(f"Import time in fresh interpreters, median of {runs} runs (Lambda-like path)\n")
