@@ -28,5 +28,7 @@ for name, args in namespaces_from_config(config):
             "management_endpoint": socket.management_endpoint,
             "custom_url": socket.custom_url,
             "table_name": socket.table_name,
+            "history_table_name": socket.history_table_name,
+            "history_retention_seconds": socket.history_retention_seconds,
         },
     )

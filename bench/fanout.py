@@ -78,7 +78,7 @@ def declared_table() -> Any:
         pulumi.export("ok", True)
 
     recording = evaluate(program, project="bench", stack="bench")
-    return recording.of_type("aws:dynamodb/table:Table")[0]
+    return recording.named("bench-connections-table")
 
 
 def fill(db: Any, table: str, total: int, room_size: int) -> list[dict[str, Any]]:

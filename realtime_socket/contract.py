@@ -21,7 +21,9 @@ __all__ = [
     "DEFAULT_ALGORITHMS",
     "DEFAULT_CARRIERS",
     "DEFAULT_FANOUT_CONCURRENCY",
+    "DEFAULT_HISTORY_RETENTION_SECONDS",
     "DEFAULT_LEEWAY_SECONDS",
+    "DEFAULT_MAX_REPLAY",
     "DEFAULT_MAX_ROOMS_PER_CONNECTION",
     "DEFAULT_MESSAGES_PER_SECOND",
     "DEFAULT_MESSAGE_BURST",
@@ -31,8 +33,10 @@ __all__ = [
     "INTEGRATION_TIMEOUT_SECONDS",
     "MAX_CONNECTION_SECONDS",
     "MAX_FRAME_BYTES",
+    "MAX_HISTORY_RETENTION_SECONDS",
     "MAX_LEEWAY_SECONDS",
     "MAX_MESSAGE_BYTES",
+    "MAX_REPLAY_BOUND",
     "MAX_REPLY_BYTES",
     "MAX_ROOMS_PER_CONNECTION_BOUND",
     "MAX_ROOM_GRANTS_BYTES",
@@ -44,6 +48,7 @@ __all__ = [
     "ROOM_PATTERN_SUFFIX",
     "SUBPROTOCOL",
     "Env",
+    "History",
     "Table",
 ]
 
@@ -75,6 +80,12 @@ class Env:
     #: authorizer (which reads the claim) and the route functions (``$connect`` enforces
     #: it). Empty or unset: rooms are open.
     JWT_ROOMS_CLAIM: Final = "JWT_ROOMS_CLAIM"
+    #: The room history table: every room's seq counter and its stored messages.
+    HISTORY_TABLE_NAME: Final = "HISTORY_TABLE_NAME"
+    #: How long a message stays replayable (``history.retention_seconds``); 0: not stored.
+    HISTORY_RETENTION_SECONDS: Final = "HISTORY_RETENTION_SECONDS"
+    #: Messages one ``history`` request replays at most (``history.max_replay``).
+    HISTORY_MAX_REPLAY: Final = "HISTORY_MAX_REPLAY"
     JWT_LEEWAY_SECONDS: Final = "JWT_LEEWAY_SECONDS"
     JWT_JWKS_URL: Final = "JWT_JWKS_URL"
     JWT_SECRET_PARAMETER: Final = "JWT_SECRET_PARAMETER"  # noqa: S105 - a name, not a secret
@@ -130,6 +141,29 @@ class Table:
     #: GSI hash ``userId``, range ``connectionId``, projecting only ``ttl``: a user's
     #: connections, for ``send_to_user``, ``request`` and the per-user connection cap.
     USER_INDEX: Final = "user-index"
+
+
+class History:
+    """The room history table: hash ``roomId``, range ``seq`` (a number).
+
+    - the counter ``(R, 0)``: ``last``, the last seq given in room R. It has no ``ttl``, so
+      a room's seq never starts over, however long it is silent.
+    - one message ``(R, n)`` per stored message: ``frame``, the message frame as sent (JSON
+      text, with its ``seq``), and ``ttl``, when it leaves retention.
+
+    The counter and the message are written in one transaction, so stored seqs have no
+    gaps, and a strongly consistent Query reads a room's messages in seq order.
+    """
+
+    ROOM_ID: Final = "roomId"
+    SEQ: Final = "seq"
+    #: The counter's attribute: the last seq given in the room.
+    LAST: Final = "last"
+    #: A stored message's frame, as JSON text.
+    FRAME: Final = "frame"
+    TTL: Final = "ttl"
+    #: The counter's range key value; messages start at 1.
+    COUNTER_SEQ: Final = 0
 
 
 # -- API Gateway's WebSocket limits -----------------------------------------------------------
@@ -221,6 +255,16 @@ DEFAULT_MESSAGES_PER_SECOND: Final = 10
 DEFAULT_MESSAGE_BURST: Final = 20
 #: Rooms one connection may be in at once (``limits.max_rooms_per_connection``).
 DEFAULT_MAX_ROOMS_PER_CONNECTION: Final = 20
+#: How long a room message stays replayable (``history.retention_seconds``): an hour covers
+#: the 2-hour reconnect and ordinary network drops with room to spare.
+DEFAULT_HISTORY_RETENTION_SECONDS: Final = 3600
+#: At most a week: resuming after longer is a reload, not a replay.
+MAX_HISTORY_RETENTION_SECONDS: Final = 7 * 24 * 3600
+#: Messages one ``history`` request replays (``history.max_replay``); the client asks again
+#: from the last one for more.
+DEFAULT_MAX_REPLAY: Final = 500
+#: Each replayed message is one ``@connections`` POST within the 29-second integration.
+MAX_REPLAY_BOUND: Final = 1000
 #: The most ``limits.max_rooms_per_connection`` accepts: the connection row carries the
 #: set, and every ``sendmessage`` updates that row (one write unit per KB), so 100 rooms of
 #: up to 128 bytes keep it near 13 KB at worst; a disconnect deletes at most 4 batches.

@@ -52,12 +52,13 @@ from botocore.config import Config
 
 from realtime_socket.contract import (
     DEFAULT_FANOUT_CONCURRENCY,
+    DEFAULT_HISTORY_RETENTION_SECONDS,
     MAX_MESSAGE_BYTES,
     REQUEST_TTL_MARGIN_SECONDS,
     ROOM_ID_PATTERN,
     Table,
 )
-from realtime_socket.handlers import connections, protocol, requests
+from realtime_socket.handlers import connections, messages, protocol, requests
 from realtime_socket.handlers.fanout import ConnectionsApi
 
 if TYPE_CHECKING:
@@ -128,6 +129,8 @@ class Publisher:
         *,
         room_index: str = Table.ROOM_INDEX,
         user_index: str = Table.USER_INDEX,
+        history_table: str | None = None,
+        history_retention_seconds: int = DEFAULT_HISTORY_RETENTION_SECONDS,
         concurrency: int = DEFAULT_FANOUT_CONCURRENCY,
         session: boto3.session.Session | None = None,
     ) -> None:
@@ -150,6 +153,10 @@ class Publisher:
         self.region: str = resolved
         self.room_index = room_index
         self.user_index = user_index
+        #: With it, a published message gets its room's next ``seq`` and is kept for
+        #: ``history`` like a client's; without it (older stacks), it has no ``seq``.
+        self.history_table = history_table or None
+        self.history_retention_seconds = history_retention_seconds
         self.concurrency = concurrency
         # The handlers' client settings: standard retries, 6 attempts (delete_many reads them).
         self._db: DynamoDBClient = self._session.client(
@@ -172,8 +179,10 @@ class Publisher:
     ) -> Publisher:
         """A publisher for one namespace's stack output (``pulumi stack output <namespace>``).
 
-        The stack program exports ``url``, ``management_endpoint``, ``custom_url`` and
-        ``table_name`` per namespace; the last two are what publishing needs.
+        The stack program exports ``url``, ``management_endpoint``, ``custom_url``,
+        ``table_name``, ``history_table_name`` and ``history_retention_seconds`` per
+        namespace; all but the first and third are what publishing needs (an output from
+        before history lacks the last two: its messages then get no ``seq``).
         """
         missing = [key for key in _OUTPUT_KEYS if not output.get(key)]
         if missing:
@@ -185,6 +194,10 @@ class Publisher:
             table_name=str(output["table_name"]),
             management_endpoint=str(output["management_endpoint"]),
             region=region,
+            history_table=output.get("history_table_name") or None,
+            history_retention_seconds=int(
+                output.get("history_retention_seconds", DEFAULT_HISTORY_RETENTION_SECONDS)
+            ),
             session=session,
         )
 
@@ -204,9 +217,9 @@ class Publisher:
             TypeError: ``data`` is not JSON-serialisable.
             RuntimeError: called on a running event loop (use :meth:`publish_async`).
         """
-        frame = self._frame(room, data, sender)
+        self._frame(room, data, sender)
         self._refuse_running_loop("publish")
-        return self._deliver(room, frame)
+        return self._deliver(room, data, sender)
 
     async def publish_async(self, room: str, data: Any, *, sender: str = "server") -> PublishResult:
         """:meth:`publish` for asyncio backends: validates at once, then runs off the loop.
@@ -214,19 +227,29 @@ class Publisher:
         The DynamoDB calls (boto3) and the fan-out (its own event loop) run in a worker
         thread, so the caller's event loop keeps serving while the room is posted to.
         """
-        frame = self._frame(room, data, sender)
-        return await asyncio.to_thread(self._deliver, room, frame)
+        self._frame(room, data, sender)
+        return await asyncio.to_thread(self._deliver, room, data, sender)
 
     @classmethod
     def _frame(cls, room: str, data: Any, sender: str) -> bytes:
-        """Validate a publish and return the encoded frame; makes no AWS call."""
+        """Validate a publish and return the frame without its ``seq``; makes no AWS call."""
         if not isinstance(room, str) or not ROOM_ID_PATTERN.fullmatch(room):
             raise ValueError(f"invalid room {room!r}: room ids are 1-128 letters, digits and -_.:")
         if not isinstance(sender, str) or not sender:
             raise ValueError("sender must be a non-empty string")
         return cls._checked(protocol.message_frame(room, sender, data))
 
-    def _deliver(self, room: str, frame: bytes) -> PublishResult:
+    def _deliver(self, room: str, data: Any, sender: str) -> PublishResult:
+        if self.history_table is None:
+            frame = self._checked(protocol.message_frame(room, sender, data))
+        else:
+            _, frame = messages.append(
+                self._db,
+                self.history_table,
+                room,
+                lambda seq: self._checked(protocol.message_frame(room, sender, data, seq)),
+                self.history_retention_seconds,
+            )
         members = connections.room_members(self._db, self.table_name, self.room_index, room)
         return self._post(list(members), frame, room=room)
 

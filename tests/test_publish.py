@@ -22,11 +22,19 @@ from websockets.sync.client import connect
 from realtime_socket import RealtimeSocket
 from realtime_socket.component import policies
 from realtime_socket.contract import MAX_MESSAGE_BYTES, Table
-from realtime_socket.handlers import connections, protocol, requests
+from realtime_socket.handlers import connections, messages, protocol, requests
 from realtime_socket.publish import NotConnected, Publisher, PublishResult
 from tests.handlers.conftest import endpoint as endpoint  # the handler tests' fixtures
 from tests.handlers.conftest import table as table
-from tests.support.helpers import ROOT, ScriptedConnections, jwt_args, mint, table_items
+from tests.support.helpers import (
+    HISTORY,
+    ROOT,
+    ScriptedConnections,
+    jwt_args,
+    mint,
+    record_calls,
+    table_items,
+)
 from tests.support.runtime_harness import RunningRuntime, model_of
 from tests.support.ws_client import assert_silent, recv_json
 
@@ -41,13 +49,8 @@ def _join(db: Any, table_name: str, rooms: dict[str, str]) -> None:
 
 
 def _record_calls(publisher: Publisher) -> list[tuple[str, str | None]]:
-    """Every DynamoDB operation the publisher's client makes, with the index it names."""
-    seen: list[tuple[str, str | None]] = []
-    publisher._db.meta.events.register(
-        "provide-client-params.dynamodb",
-        lambda params, model, **_: seen.append((model.name, params.get("IndexName"))),
-    )
-    return seen
+    """Every DynamoDB action the publisher's client asks for: (operation, index or HISTORY)."""
+    return record_calls(publisher._db, publisher.history_table or "")
 
 
 @pytest.fixture
@@ -56,7 +59,10 @@ def room(table: Any, endpoint: ScriptedConnections) -> Iterator[tuple[Any, Publi
     db, cfg = table
     _join(db, cfg.table_name, MEMBERS)
     publisher = Publisher(
-        table_name=cfg.table_name, management_endpoint=endpoint.endpoint, concurrency=4
+        table_name=cfg.table_name,
+        management_endpoint=endpoint.endpoint,
+        concurrency=4,
+        history_table=cfg.history_table,
     )
     yield db, publisher
     publisher.close()
@@ -73,7 +79,8 @@ def test_every_member_gets_the_message_frame_from_the_sender(room, endpoint):
     frames = [endpoint.frames(cid) for cid in "ABC"]
     assert all(len(f) == 1 for f in frames)
     first = frames[0][0]
-    assert set(first) == set(protocol.message_frame("r", "s", None))
+    assert set(first) == set(protocol.message_frame("r", "s", None, seq=1))
+    assert first["seq"] == 1  # the room's first message
     assert (first["type"], first["room"], first["from"], first["data"]) == (
         "message",
         "lobby",
@@ -138,13 +145,19 @@ def test_an_invalid_room_raises_before_any_call(room, endpoint, bad):
 
 
 def test_oversized_data_raises_before_any_call_and_the_limit_itself_is_sent(room, endpoint):
-    """A frame of 128 KB + 1 byte is a ValueError with no call; exactly 128 KB is delivered."""
-    _, publisher = room
+    """Data too large even without a seq is a ValueError with no call; one byte over once the
+    seq is in is a ValueError that stores nothing; exactly 128 KB is delivered."""
+    db, publisher = room
     calls = _record_calls(publisher)
-    overhead = len(protocol.encode(protocol.message_frame("other", "server", "")))
+    bare = len(protocol.encode(protocol.message_frame("other", "server", "")))
+    with pytest.raises(ValueError, match=f"limit is {MAX_MESSAGE_BYTES}"):
+        publisher.publish("other", "x" * (MAX_MESSAGE_BYTES - bare + 1))
+    assert calls == [] and endpoint.attempts == {}
+    overhead = len(protocol.encode(protocol.message_frame("other", "server", "", seq=1)))
     with pytest.raises(ValueError, match=f"limit is {MAX_MESSAGE_BYTES}"):
         publisher.publish("other", "x" * (MAX_MESSAGE_BYTES - overhead + 1))
-    assert calls == [] and endpoint.attempts == {}
+    assert messages.last_seq(db, publisher.history_table or "", "other") == 0
+    assert endpoint.attempts == {}
     assert publisher.publish("other", "x" * (MAX_MESSAGE_BYTES - overhead)).delivered == 1
     assert len(endpoint.posts["D"][0]) == MAX_MESSAGE_BYTES
 
@@ -478,7 +491,7 @@ def test_grant_publish_allows_exactly_what_the_publisher_calls(room, endpoint):
         "provide-client-params.dynamodb",
         lambda params, model, **_: (
             leading_keys.append((params.get("Item") or params.get("Key"))[Table.CONNECTION_ID]["S"])
-            if model.name in ("PutItem", "GetItem")
+            if model.name in ("PutItem", "GetItem") and params["TableName"] == publisher.table_name
             else None
         ),
     )
@@ -488,9 +501,15 @@ def test_grant_publish_allows_exactly_what_the_publisher_calls(room, endpoint):
     with pytest.raises(TimeoutError):
         publisher.request("user-C", "x", timeout=0.1)
     table_arn = "arn:aws:dynamodb:us-east-1:111122223333:table/t"
+    history_arn = "arn:aws:dynamodb:us-east-1:111122223333:table/h"
     execution_arn = "arn:aws:execute-api:us-east-1:111122223333:abc123"
     document = json.loads(
-        policies.publish_policy(table_arn=table_arn, execution_arn=execution_arn, stage="live")
+        policies.publish_policy(
+            table_arn=table_arn,
+            execution_arn=execution_arn,
+            stage="live",
+            history_table_arn=history_arn,
+        )
     )
     allowed: set[tuple[str, str | None]] = set()
     posts: list[str] = []
@@ -501,6 +520,8 @@ def test_grant_publish_allows_exactly_what_the_publisher_calls(room, endpoint):
                     posts.append(resource)
                 elif resource == table_arn:
                     allowed.add((action.removeprefix("dynamodb:"), None))
+                elif resource == history_arn:
+                    allowed.add((action.removeprefix("dynamodb:"), HISTORY))
                 else:
                     index = resource.removeprefix(f"{table_arn}/index/")
                     allowed.add((action.removeprefix("dynamodb:"), index))
@@ -514,6 +535,10 @@ def test_grant_publish_allows_exactly_what_the_publisher_calls(room, endpoint):
             ("BatchWriteItem", None),
             ("PutItem", None),
             ("GetItem", None),
+            # publish takes the room's next seq: counter read, then counter + message
+            ("GetItem", HISTORY),
+            ("UpdateItem", HISTORY),
+            ("PutItem", HISTORY),
         }
     )
     assert posts == [f"{execution_arn}/live/POST/@connections/*"]

@@ -21,13 +21,13 @@ def test_dev_stack_has_two_isolated_namespaces(dev):
     assert sockets == {"chat", "telemetry"}
     for kind in (
         "aws:apigatewayv2/api:Api",
-        "aws:dynamodb/table:Table",
         "aws:apigatewayv2/stage:Stage",
         "aws:apigatewayv2/authorizer:Authorizer",
     ):
         assert len(dev.of_type(kind)) == 2
-    # 9 functions per namespace (8 routes and the authorizer) + the account logging role
-    assert len(dev.of_type("aws:iam/role:Role")) == 2 * 9 + 1
+    assert len(dev.of_type("aws:dynamodb/table:Table")) == 2 * 2  # connections, history
+    # 10 functions per namespace (9 routes and the authorizer) + the account logging role
+    assert len(dev.of_type("aws:iam/role:Role")) == 2 * 10 + 1
     names = [r.name for r in dev.resources]
     assert len(names) == len(set(names))
 

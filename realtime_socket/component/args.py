@@ -25,14 +25,18 @@ from realtime_socket.contract import (
     DEFAULT_ALGORITHMS,
     DEFAULT_CARRIERS,
     DEFAULT_FANOUT_CONCURRENCY,
+    DEFAULT_HISTORY_RETENTION_SECONDS,
     DEFAULT_LEEWAY_SECONDS,
+    DEFAULT_MAX_REPLAY,
     DEFAULT_MAX_ROOMS_PER_CONNECTION,
     DEFAULT_MESSAGE_BURST,
     DEFAULT_MESSAGES_PER_SECOND,
     DEFAULT_QUERY_PARAMETER,
     HMAC_ALGORITHMS,
     INTEGRATION_TIMEOUT_SECONDS,
+    MAX_HISTORY_RETENTION_SECONDS,
     MAX_LEEWAY_SECONDS,
+    MAX_REPLAY_BOUND,
     MAX_ROOMS_PER_CONNECTION_BOUND,
     ROOM_GRANTS_CONTEXT_KEY,
 )
@@ -41,12 +45,14 @@ __all__ = [
     "BUILTIN_ROUTES",
     "DomainArgs",
     "FunctionArgs",
+    "HistoryArgs",
     "JwtArgs",
     "LimitsArgs",
     "MappingArgs",
     "RealtimeSocketArgs",
     "ResolvedArgs",
     "ResolvedFunctions",
+    "ResolvedHistory",
     "ResolvedJwt",
     "ResolvedLimits",
     "ResolvedRoute",
@@ -65,6 +71,7 @@ BUILTIN_ROUTES: dict[str, tuple[str, bool]] = {
     "$disconnect": ("disconnect", False),
     "$default": ("default", True),
     "sendmessage": ("sendmessage", False),
+    "history": ("history", False),
     "subscribe": ("subscribe", True),
     "unsubscribe": ("unsubscribe", True),
     "reply": ("reply", False),
@@ -261,12 +268,33 @@ class LimitsArgs(TypedDict):
 
 
 class TableArgs(TypedDict):
-    """The connections table."""
+    """The connections and history tables."""
 
     point_in_time_recovery: NotRequired[Annotated[bool, Spec(default=True)]]
-    """Continuous backups of the table."""
+    """Continuous backups of the tables."""
     deletion_protection: NotRequired[Annotated[bool, Spec(default=False)]]
-    """Refuse to delete the table."""
+    """Refuse to delete the tables."""
+
+
+class HistoryArgs(TypedDict):
+    """Room history: what a reconnecting client can replay with ``history``."""
+
+    retention_seconds: NotRequired[
+        Annotated[
+            int,
+            Spec(
+                default=DEFAULT_HISTORY_RETENTION_SECONDS,
+                bounds=(0, MAX_HISTORY_RETENTION_SECONDS),
+                shown="`3600` (1 hour)",
+            ),
+        ]
+    ]
+    """How long each room message stays replayable; ``0`` stores none (messages still get
+    ``seq``). Each stored message costs write units per KB (see Data model)."""
+    max_replay: NotRequired[
+        Annotated[int, Spec(default=DEFAULT_MAX_REPLAY, bounds=(1, MAX_REPLAY_BOUND))]
+    ]
+    """Messages one ``history`` request replays; the client asks again for more."""
 
 
 class FunctionArgs(TypedDict):
@@ -372,7 +400,9 @@ class RealtimeSocketArgs(TypedDict):
     mapping: NotRequired[MappingArgs]
     """A mapping onto a domain shared with other namespaces: ``{domain_name, mapping_key}``."""
     table: NotRequired[TableArgs]
-    """The connections table."""
+    """The connections and history tables."""
+    history: NotRequired[HistoryArgs]
+    """Room history and resume."""
     functions: NotRequired[FunctionArgs]
     """Settings shared by every Lambda function of the socket."""
     limits: NotRequired[LimitsArgs]
@@ -431,6 +461,12 @@ class ResolvedTable:
 
 
 @dataclass(frozen=True)
+class ResolvedHistory:
+    retention_seconds: int
+    max_replay: int
+
+
+@dataclass(frozen=True)
 class ResolvedFunctions:
     architecture: str
     runtime: str
@@ -466,6 +502,7 @@ class ResolvedArgs:
     domain: Mapping[str, Any] | None
     mapping: Mapping[str, Any] | None
     table: ResolvedTable
+    history: ResolvedHistory
     functions: ResolvedFunctions
     limits: ResolvedLimits
     tags: Mapping[str, str]
@@ -580,6 +617,7 @@ def resolve(name: str, args: Mapping[str, Any]) -> ResolvedArgs:
         domain=values["domain"],
         mapping=values["mapping"],
         table=ResolvedTable(**values["table"]),
+        history=ResolvedHistory(**values["history"]),
         functions=ResolvedFunctions(**values["functions"]),
         limits=ResolvedLimits(**values["limits"]),
         tags=dict(values["tags"]),

@@ -42,6 +42,7 @@ class PolicyTargets:
     table_arn: pulumi.Input[str]
     execution_arn: pulumi.Input[str]
     stage: str
+    history_table_arn: pulumi.Input[str] | None = None
 
 
 class Function(pulumi.ComponentResource):
@@ -111,7 +112,11 @@ def _policy(
 ) -> pulumi.Output[str]:
     """The role's inline policy document, once the ARNs it names are known."""
     return pulumi.Output.all(
-        log_group_arn, targets.table_arn, targets.execution_arn, spec.ssm_parameter_arn
+        log_group_arn,
+        targets.table_arn,
+        targets.execution_arn,
+        spec.ssm_parameter_arn,
+        targets.history_table_arn,
     ).apply(
         lambda v: policies.function_policy(
             log_group_arn=v[0],
@@ -120,6 +125,7 @@ def _policy(
             execution_arn=v[2],
             stage=targets.stage,
             ssm_parameter_arn=v[3],
+            history_table_arn=v[4],
         )
     )
 

@@ -30,6 +30,10 @@ __all__ = [
 
 ROOM_INDEX = Table.ROOM_INDEX
 USER_INDEX = Table.USER_INDEX
+#: Taking a room's next seq: GetItem of the counter, then a TransactWriteItems of the
+#: counter's Update and the message's Put (IAM checks the underlying UpdateItem and PutItem;
+#: UpdateItem alone when history is off).
+HISTORY_APPEND = ("dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:PutItem")
 
 
 def _union(a: Sequence[str], b: Sequence[str]) -> tuple[str, ...]:
@@ -37,24 +41,30 @@ def _union(a: Sequence[str], b: Sequence[str]) -> tuple[str, ...]:
 
 
 class Grants:
-    """What one function may do: table actions, actions per index, @connections methods."""
+    """What one function may do: actions on the connections table, per index of it, on the
+    history table, and @connections methods."""
 
     def __init__(
         self,
         table: Sequence[str] = (),
         indexes: Mapping[str, Sequence[str]] | None = None,
         connections: Sequence[str] = (),
+        history: Sequence[str] = (),
     ) -> None:
         self.table = tuple(table)
         self.indexes = {name: tuple(actions) for name, actions in (indexes or {}).items()}
         self.connections = tuple(connections)
+        self.history = tuple(history)
 
     def __add__(self, other: Grants) -> Grants:
         indexes = dict(self.indexes)
         for name, actions in other.indexes.items():
             indexes[name] = _union(indexes.get(name, ()), actions)
         return Grants(
-            _union(self.table, other.table), indexes, _union(self.connections, other.connections)
+            _union(self.table, other.table),
+            indexes,
+            _union(self.connections, other.connections),
+            _union(self.history, other.history),
         )
 
 
@@ -77,10 +87,22 @@ ROUTE_GRANTS: dict[str, Grants] = {
         ],
         indexes={ROOM_INDEX: ["dynamodb:Query"]},
         connections=["POST"],
+        history=HISTORY_APPEND,
     ),
     # UpdateItem: add the room to the row's set (conditional on the limit); PutItem: the
-    # membership. Answers go back through the route response: no @connections.
-    "subscribe": Grants(table=["dynamodb:UpdateItem", "dynamodb:PutItem"]),
+    # membership; GetItem on the history table: the room's last seq for the answer. Answers
+    # go back through the route response: no @connections.
+    "subscribe": Grants(
+        table=["dynamodb:UpdateItem", "dynamodb:PutItem"], history=["dynamodb:GetItem"]
+    ),
+    # GetItem: the caller's row (only members may replay a room); GetItem + Query on the
+    # history table: the counter, the binary search for the first live message, the replay;
+    # POST: the replayed frames and the closing history frame.
+    "history": Grants(
+        table=["dynamodb:GetItem"],
+        connections=["POST"],
+        history=["dynamodb:GetItem", "dynamodb:Query"],
+    ),
     # DeleteItem: the membership; UpdateItem: the room out of the row's set.
     "unsubscribe": Grants(table=["dynamodb:DeleteItem", "dynamodb:UpdateItem"]),
     # UpdateItem: store the answer on the pending request (conditional); POST: error frames
@@ -130,6 +152,7 @@ def function_policy(
     execution_arn: str | None = None,
     stage: str | None = None,
     ssm_parameter_arn: str | None = None,
+    history_table_arn: str | None = None,
 ) -> str:
     """The inline policy of one function's role."""
     statements = [_statement(["logs:CreateLogStream", "logs:PutLogEvents"], [f"{log_group_arn}:*"])]
@@ -139,6 +162,9 @@ def function_policy(
     for index, actions in grants.indexes.items():
         assert table_arn
         statements.append(_statement(actions, [f"{table_arn}/index/{index}"]))
+    if grants.history:
+        assert history_table_arn
+        statements.append(_statement(grants.history, [history_table_arn]))
     if grants.connections:
         assert execution_arn and stage
         statements.append(
@@ -152,7 +178,9 @@ def function_policy(
     return json.dumps({"Version": "2012-10-17", "Statement": statements})
 
 
-def publish_policy(*, table_arn: str, execution_arn: str, stage: str) -> str:
+def publish_policy(
+    *, table_arn: str, execution_arn: str, stage: str, history_table_arn: str
+) -> str:
     """What ``grant_publish`` gives another service: exactly what ``Publisher`` calls.
 
     ``publish`` and ``send_to_user`` Query the room or the user index, post to the
@@ -160,7 +188,8 @@ def publish_policy(*, table_arn: str, execution_arn: str, stage: str) -> str:
     (BatchWriteItem) of those that answered 410, as the ``sendmessage`` fan-out does.
     ``request`` also writes, reads and deletes its pending request item: PutItem and
     GetItem are held to keys starting ``request#`` (``dynamodb:LeadingKeys``), so a
-    backend can never forge or read a connection's row.
+    backend can never forge or read a connection's row. ``publish`` takes the room's next
+    seq on the history table, as ``sendmessage`` does.
     """
     requests_only = {
         "ForAllValues:StringLike": {"dynamodb:LeadingKeys": [f"{Table.REQUEST_PREFIX}*"]}
@@ -178,6 +207,7 @@ def publish_policy(*, table_arn: str, execution_arn: str, stage: str) -> str:
                     **_statement(["dynamodb:PutItem", "dynamodb:GetItem"], [table_arn]),
                     "Condition": requests_only,
                 },
+                _statement(HISTORY_APPEND, [history_table_arn]),
                 _statement(
                     ["execute-api:ManageConnections"],
                     manage_connections_arns(execution_arn, stage, ["POST"]),

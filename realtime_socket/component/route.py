@@ -25,11 +25,19 @@ __all__ = ["build_route", "route_environment"]
 
 
 def route_environment(
-    cfg: ResolvedArgs, table_name: pulumi.Input[str], management_endpoint: pulumi.Input[str]
+    cfg: ResolvedArgs,
+    table_name: pulumi.Input[str],
+    management_endpoint: pulumi.Input[str],
+    *,
+    history_table_name: pulumi.Input[str],
 ) -> dict[str, pulumi.Input[str]]:
-    """What every route function is told: where the table and ``@connections`` are, the
-    limits it enforces, and whether tokens must grant rooms (``jwt.rooms_claim``)."""
+    """What every route function is told: where the tables and ``@connections`` are, the
+    limits it enforces, whether tokens must grant rooms (``jwt.rooms_claim``) and how long
+    history is kept."""
     return {
+        Env.HISTORY_TABLE_NAME: history_table_name,
+        Env.HISTORY_RETENTION_SECONDS: str(cfg.history.retention_seconds),
+        Env.HISTORY_MAX_REPLAY: str(cfg.history.max_replay),
         Env.TABLE_NAME: table_name,
         Env.ROOM_INDEX_NAME: Table.ROOM_INDEX,
         Env.MANAGEMENT_ENDPOINT: management_endpoint,

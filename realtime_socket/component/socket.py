@@ -18,7 +18,7 @@ from realtime_socket.component.domain import custom_domain
 from realtime_socket.component.function import PolicyTargets
 from realtime_socket.component.route import build_route, route_environment
 from realtime_socket.component.scope import Scope
-from realtime_socket.component.table import connections_table
+from realtime_socket.component.table import connections_table, history_table
 
 __all__ = ["TYPE_TOKEN", "RealtimeSocket"]
 
@@ -45,6 +45,11 @@ class RealtimeSocket(pulumi.ComponentResource):
     table_name: pulumi.Output[str]
     execution_arn: pulumi.Output[str]
     table_arn: pulumi.Output[str]
+    history_table_name: pulumi.Output[str]
+    """The room history table: seq counters and the messages kept for ``history``."""
+    history_table_arn: pulumi.Output[str]
+    history_retention_seconds: int
+    """``history.retention_seconds``: a Publisher stores its messages for as long."""
 
     def __init__(
         self,
@@ -58,12 +63,17 @@ class RealtimeSocket(pulumi.ComponentResource):
         self._scope = scope = Scope(name, {"realtime-socket:namespace": name, **cfg.tags}, self)
         api = websocket_api(scope, cfg)
         table = connections_table(scope, cfg)
+        history = history_table(scope, cfg)
         self.api_id, self.execution_arn = api.id, api.execution_arn
         self.table_name, self.table_arn = table.name, table.arn
+        self.history_table_name, self.history_table_arn = history.name, history.arn
+        self.history_retention_seconds = cfg.history.retention_seconds
         self.management_endpoint = management_endpoint(api, cfg.stage_name)
-        targets = PolicyTargets(table.arn, api.execution_arn, cfg.stage_name)
+        targets = PolicyTargets(table.arn, api.execution_arn, cfg.stage_name, history.arn)
         authorizer = build_authorizer(scope, cfg, api, targets)
-        environment = route_environment(cfg, table.name, self.management_endpoint)
+        environment = route_environment(
+            cfg, table.name, self.management_endpoint, history_table_name=history.name
+        )
         wiring: list[pulumi.CustomResource] = [authorizer]
         for route in cfg.routes:
             wiring += build_route(
@@ -86,6 +96,7 @@ class RealtimeSocket(pulumi.ComponentResource):
                 "api_id": self.api_id,
                 "stage_name": self.stage_name,
                 "table_name": self.table_name,
+                "history_table_name": self.history_table_name,
             }
         )
 
@@ -97,12 +108,17 @@ class RealtimeSocket(pulumi.ComponentResource):
         ``dynamodb:DeleteItem`` and ``dynamodb:BatchWriteItem`` on the table (to remove the
         rows and room memberships of connections that answered 410, and finished requests),
         ``dynamodb:PutItem`` and ``dynamodb:GetItem`` on pending request items only
-        (``request``) and ``execute-api:ManageConnections`` on ``POST @connections`` of
-        this stage.
+        (``request``), ``GetItem``, ``UpdateItem`` and ``PutItem`` on the history table (the
+        room's next seq and the stored message) and ``execute-api:ManageConnections`` on
+        ``POST @connections`` of this stage.
         """
         stage = self._cfg.stage_name
-        policy = pulumi.Output.all(self.table_arn, self.execution_arn).apply(
-            lambda v: policies.publish_policy(table_arn=v[0], execution_arn=v[1], stage=stage)
+        policy = pulumi.Output.all(
+            self.table_arn, self.execution_arn, self.history_table_arn
+        ).apply(
+            lambda v: policies.publish_policy(
+                table_arn=v[0], execution_arn=v[1], stage=stage, history_table_arn=v[2]
+            )
         )
         # Resource._name is the role's logical name: unique in the stack, so a good suffix.
         # The policy's physical name is this name plus Pulumi's suffix, at most 128.

@@ -7,9 +7,9 @@ import pulumi_aws as aws
 
 from realtime_socket.component.args import ResolvedArgs
 from realtime_socket.component.scope import Scope
-from realtime_socket.contract import Table
+from realtime_socket.contract import History, Table
 
-__all__ = ["connections_table"]
+__all__ = ["connections_table", "history_table"]
 
 
 def _index(name: str, key: str) -> aws.dynamodb.TableGlobalSecondaryIndexArgs:
@@ -47,6 +47,29 @@ def connections_table(scope: Scope, cfg: ResolvedArgs) -> aws.dynamodb.Table:
             _index(Table.USER_INDEX, Table.USER_ID),
         ],
         ttl=aws.dynamodb.TableTtlArgs(attribute_name=Table.TTL, enabled=True),
+        server_side_encryption=aws.dynamodb.TableServerSideEncryptionArgs(enabled=True),
+        point_in_time_recovery=aws.dynamodb.TablePointInTimeRecoveryArgs(
+            enabled=cfg.table.point_in_time_recovery
+        ),
+        deletion_protection_enabled=cfg.table.deletion_protection,
+        tags=scope.tags,
+        opts=scope.opts(),
+    )
+
+
+def history_table(scope: Scope, cfg: ResolvedArgs) -> aws.dynamodb.Table:
+    """Each room's seq counter and stored messages: hash ``roomId``, range ``seq``, so one
+    strongly consistent Query reads a room's messages in seq order; TTL ends retention."""
+    return aws.dynamodb.Table(
+        f"{scope.name}-history-table",
+        billing_mode="PAY_PER_REQUEST",
+        hash_key=History.ROOM_ID,
+        range_key=History.SEQ,
+        attributes=[
+            aws.dynamodb.TableAttributeArgs(name=History.ROOM_ID, type="S"),
+            aws.dynamodb.TableAttributeArgs(name=History.SEQ, type="N"),
+        ],
+        ttl=aws.dynamodb.TableTtlArgs(attribute_name=History.TTL, enabled=True),
         server_side_encryption=aws.dynamodb.TableServerSideEncryptionArgs(enabled=True),
         point_in_time_recovery=aws.dynamodb.TablePointInTimeRecoveryArgs(
             enabled=cfg.table.point_in_time_recovery

@@ -24,7 +24,7 @@ __all__ = [
     "validate_room_id",
 ]
 
-SUPPORTED_ACTIONS = ("sendmessage", "subscribe", "unsubscribe", "reply", "ping")
+SUPPORTED_ACTIONS = ("sendmessage", "subscribe", "unsubscribe", "history", "reply", "ping")
 
 
 def validate_room_id(value: str | None) -> str:
@@ -55,17 +55,23 @@ def error_frame(code: str, message: str) -> dict[str, Any]:
     return {"type": "error", "code": code, "message": message}
 
 
-def message_frame(room: str | None, sender: str, data: Any) -> dict[str, Any]:
-    """The frame every member of ``room`` receives for one ``sendmessage`` (or a publish);
-    ``room`` is None for a message sent to a user's connections rather than to a room."""
-    return {
+def message_frame(
+    room: str | None, sender: str, data: Any, seq: int | None = None
+) -> dict[str, Any]:
+    """The frame every member of ``room`` receives for one ``sendmessage`` (or a publish),
+    with the room's ``seq``; ``room`` (and ``seq``) are None for a message sent to a
+    user's connections rather than to a room."""
+    frame: dict[str, Any] = {
         "type": "message",
         "room": room,
         "from": sender,
         "data": data,
         "id": uuid.uuid4().hex,
-        "ts": int(time.time() * 1000),
     }
+    if seq is not None:
+        frame["seq"] = seq
+    frame["ts"] = int(time.time() * 1000)
+    return frame
 
 
 def request_frame(request_id: str, data: Any) -> dict[str, Any]:

@@ -2,8 +2,9 @@
 
 The frame's ``room`` must be a room the sender's row in the table lists (else
 ``not_subscribed``); it may be left out when the sender is in exactly one room (else
-``missing_room``). ``from`` is the subject the authorizer verified, never the frame's.
-Errors go back to the sender as error frames.
+``missing_room``). ``from`` is the subject the authorizer verified, never the frame's. The
+message gets the room's next ``seq`` and, with history on, is stored before it is posted
+(:mod:`~realtime_socket.handlers.messages`). Errors go back to the sender as error frames.
 """
 
 from __future__ import annotations
@@ -11,11 +12,26 @@ from __future__ import annotations
 from typing import Any
 
 from realtime_socket.contract import MAX_MESSAGE_BYTES
-from realtime_socket.handlers import clients, connections, events, fanout, protocol, settings
+from realtime_socket.handlers import (
+    clients,
+    connections,
+    events,
+    fanout,
+    messages,
+    protocol,
+    settings,
+)
 from realtime_socket.handlers.errors import BadRequest, NotConnected
 from realtime_socket.handlers.observability import event_log
 
-__all__ = ["build_frame", "handle", "handler", "management_endpoint", "target_room"]
+__all__ = [
+    "handle",
+    "handler",
+    "management_endpoint",
+    "parse_message",
+    "sequenced",
+    "target_room",
+]
 
 
 def management_endpoint(event: events.Event, cfg: settings.Settings) -> str:
@@ -44,21 +60,54 @@ def target_room(parsed: dict[str, Any], sender: connections.Connection) -> str:
     return room
 
 
-def build_frame(body: str | None, sender: connections.Connection) -> tuple[str, bytes]:
-    """Validate the request and return the target room and the encoded broadcast frame."""
+def _sized(frame: dict[str, Any]) -> bytes:
+    encoded = protocol.encode(frame)
+    if len(encoded) > MAX_MESSAGE_BYTES:
+        raise BadRequest(
+            "message_too_large",
+            f"the message frame is {len(encoded)} bytes; the limit is {MAX_MESSAGE_BYTES}",
+        )
+    return encoded
+
+
+def parse_message(body: str | None, sender: connections.Connection) -> tuple[str, Any]:
+    """Validate the request; return the target room and the data.
+
+    The frame is measured without its ``seq`` here, before any write; :func:`sequenced`
+    measures it again with it.
+    """
     parsed = protocol.parse_action_body(body)
     if parsed is None:
         raise BadRequest("invalid_frame", "frames must be JSON objects")
     if "data" not in parsed:
         raise BadRequest("missing_data", 'sendmessage needs a "data" field')
     room = target_room(parsed, sender)
-    frame = protocol.encode(protocol.message_frame(room, sender.user_id, parsed["data"]))
-    if len(frame) > MAX_MESSAGE_BYTES:
-        raise BadRequest(
-            "message_too_large",
-            f"the message frame is {len(frame)} bytes; the limit is {MAX_MESSAGE_BYTES}",
+    _sized(protocol.message_frame(room, sender.user_id, parsed["data"]))
+    return room, parsed["data"]
+
+
+def sequenced(
+    db: Any, cfg: settings.Settings, room: str, sender: str, data: Any
+) -> tuple[int, bytes]:
+    """Give the message the room's next seq (storing it when history is on); the frame.
+
+    Raises:
+        BadRequest: ``message_too_large``, once the seq is in (before anything is stored);
+            ``room_busy`` when other senders took the next seq first on every attempt
+            (nothing stored, nothing sent: the client sends again).
+    """
+    try:
+        return messages.append(
+            db,
+            cfg.history_table,
+            room,
+            lambda seq: _sized(protocol.message_frame(room, sender, data, seq)),
+            cfg.history_retention_seconds,
         )
-    return room, frame
+    except messages.Contention:
+        raise BadRequest(
+            "room_busy", "other messages kept taking the room's next seq: send again"
+        ) from None
 
 
 def handle(
@@ -80,8 +129,10 @@ def handle(
                 raise BadRequest("rate_limited", message) from None
             if sender is None:
                 raise NotConnected("connection not registered")
-            room, frame = build_frame(events.body(event), sender)
+            room, data = parse_message(events.body(event), sender)
             log.set(room=room)
+            seq, frame = sequenced(db, cfg, room, sender.user_id, data)
+            log.set(seq=seq)
         except (BadRequest, NotConnected) as exc:
             code = exc.code
             message = exc.message if isinstance(exc, BadRequest) else str(exc)

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from realtime_socket.contract import (
     CONNECTION_TTL_SECONDS,
     DEFAULT_FANOUT_CONCURRENCY,
+    DEFAULT_HISTORY_RETENTION_SECONDS,
+    DEFAULT_MAX_REPLAY,
     DEFAULT_MAX_ROOMS_PER_CONNECTION,
     DEFAULT_MESSAGE_BURST,
     DEFAULT_MESSAGES_PER_SECOND,
@@ -37,6 +39,10 @@ class Settings:
     user_index: str = Table.USER_INDEX
     allowed_origins: tuple[str, ...] = ()
     max_rooms_per_connection: int = DEFAULT_MAX_ROOMS_PER_CONNECTION
+    #: The room history table (seq counters and stored messages).
+    history_table: str = ""
+    history_retention_seconds: int = DEFAULT_HISTORY_RETENTION_SECONDS
+    history_max_replay: int = DEFAULT_MAX_REPLAY
 
 
 def load(environ: Mapping[str, str] | None = None) -> Settings:
@@ -55,4 +61,9 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
         max_rooms_per_connection=int(
             env.get(Env.MAX_ROOMS_PER_CONNECTION, DEFAULT_MAX_ROOMS_PER_CONNECTION)
         ),
+        history_table=env.get(Env.HISTORY_TABLE_NAME, ""),
+        history_retention_seconds=int(
+            env.get(Env.HISTORY_RETENTION_SECONDS, DEFAULT_HISTORY_RETENTION_SECONDS)
+        ),
+        history_max_replay=int(env.get(Env.HISTORY_MAX_REPLAY, DEFAULT_MAX_REPLAY)),
     )

@@ -1,7 +1,8 @@
 """``subscribe``: put the caller's connection in one more room.
 
 ``{"action":"subscribe","room":R}`` is answered through the route response with
-``{"type":"subscribed","room":R}``, or an error frame: ``invalid_room`` (not a room id),
+``{"type":"subscribed","room":R,"seq":n}`` (n: the room's last seq, so the client knows
+where its messages start, 0 before the first), or an error frame: ``invalid_room`` (not a room id),
 ``forbidden`` (``jwt.rooms_claim`` is set and the token's grants do not cover R),
 ``too_many_rooms`` (already in ``limits.max_rooms_per_connection`` other rooms),
 ``not_connected`` (the connection's row is gone). Subscribing to a room the connection is
@@ -14,7 +15,15 @@ import os
 from typing import Any
 
 from realtime_socket.contract import ROOM_GRANTS_CONTEXT_KEY
-from realtime_socket.handlers import clients, connections, events, protocol, rooms, settings
+from realtime_socket.handlers import (
+    clients,
+    connections,
+    events,
+    messages,
+    protocol,
+    rooms,
+    settings,
+)
 from realtime_socket.handlers.connect import rooms_required
 from realtime_socket.handlers.errors import BadRequest
 from realtime_socket.handlers.observability import event_log
@@ -74,7 +83,8 @@ def handle(
             log.set(outcome="rejected", reason=exc.code)
             return _answer(protocol.error_frame(exc.code, exc.message))
         log.set(rooms=len(conn.rooms))
-        return _answer({"type": "subscribed", "room": room})
+        seq = messages.last_seq(client, cfg.history_table, room)
+        return _answer({"type": "subscribed", "room": room, "seq": seq})
 
 
 def handler(event: events.Event, context: object) -> dict[str, Any]:

@@ -21,7 +21,12 @@ from typing import IO, Any
 
 import boto3
 
-from realtime_socket.contract import IDLE_TIMEOUT_SECONDS, MAX_CONNECTION_SECONDS, Env
+from realtime_socket.contract import (
+    DEFAULT_HISTORY_RETENTION_SECONDS,
+    IDLE_TIMEOUT_SECONDS,
+    MAX_CONNECTION_SECONDS,
+    Env,
+)
 from realtime_socket.local.clock import Clock
 from realtime_socket.local.gateway.chaos import PostChaos
 from realtime_socket.local.gateway.timeouts import Timeouts
@@ -222,11 +227,24 @@ class LocalRuntime:
         names = (r.function.environment.get(Env.TABLE_NAME) for r in routes)
         return next((name for name in names if name), "")
 
+    def history(self, namespace: str) -> tuple[str, int]:
+        """The namespace's history table and retention, as its route functions are told
+        (``""`` for an API whose functions have none)."""
+        for route in self.model.apis[namespace].routes.values():
+            env = route.function.environment
+            if env.get(Env.HISTORY_TABLE_NAME):
+                retention = env.get(Env.HISTORY_RETENTION_SECONDS)
+                return env[Env.HISTORY_TABLE_NAME], int(
+                    retention or DEFAULT_HISTORY_RETENTION_SECONDS
+                )
+        return "", DEFAULT_HISTORY_RETENTION_SECONDS
+
     def endpoints(self) -> dict[str, Any]:
         """Where a running runtime is reached, as JSON: ``realtime-socket dev`` announces it.
 
         ``namespaces`` has the shape of the stack's outputs (``pulumi stack output --json``):
-        namespace -> ``url``, ``management_endpoint``, ``table_name``. ``aws_endpoint`` and
+        namespace -> ``url``, ``management_endpoint``, ``table_name``, ``history_table_name``,
+        ``history_retention_seconds``. ``aws_endpoint`` and
         ``region`` are the AWS emulation's, where those tables live.
         """
         return {
@@ -239,6 +257,8 @@ class LocalRuntime:
                     "url": self.ws_url(ns),
                     "management_endpoint": self.management_url(ns),
                     "table_name": self.table_name(ns),
+                    "history_table_name": self.history(ns)[0],
+                    "history_retention_seconds": self.history(ns)[1],
                 }
                 for ns in self.model.apis
             },

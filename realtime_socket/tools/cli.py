@@ -99,7 +99,11 @@ def _print_banner(
     for ns, api in model.apis.items():
         print(f"  {ns:<12} {runtime.ws_url(ns)}   @connections {runtime.management_url(ns)}")
         print(f"  {'':<12} routes: {', '.join(api.routes)}")
-        tables = {r.function.environment.get(contract.Env.TABLE_NAME) for r in api.routes.values()}
+        tables = {
+            r.function.environment.get(name)
+            for r in api.routes.values()
+            for name in (contract.Env.TABLE_NAME, contract.Env.HISTORY_TABLE_NAME)
+        }
         for table in sorted(t for t in tables if t):  # for backends: Publisher(table_name=...)
             print(f"  {'':<12} table: {table}")
     print(f"  {'AWS APIs':<12} {runtime.aws_endpoint} (DynamoDB, SSM: moto)")
@@ -285,6 +289,7 @@ def _cmd_cost(args: argparse.Namespace) -> int:
         architecture=args.architecture,
         memory_mb=args.memory,
         extra_rooms_per_connection=args.extra_rooms,
+        history_retention_seconds=args.history_retention,
     )
     prices = cost.load_prices()
     ours, scan, warnings = cost.estimate(load, prices)
@@ -309,6 +314,9 @@ class PublishTarget:
     region: str | None = None
     #: The dev runtime's AWS emulation (DynamoDB); None: AWS, through boto3's usual chain.
     aws_endpoint: str | None = None
+    #: The room history table (room messages get their ``seq``), and its retention.
+    history_table: str | None = None
+    history_retention_seconds: int = contract.DEFAULT_HISTORY_RETENTION_SECONDS
 
 
 def _namespace_output(
@@ -371,7 +379,17 @@ def _dev_target(args: argparse.Namespace) -> PublishTarget:
         management_endpoint=str(output["management_endpoint"]),
         region=str(state["region"]),
         aws_endpoint=str(state["aws_endpoint"]),
+        **_history_of(output),
     )
+
+
+def _history_of(output: Mapping[str, Any]) -> dict[str, Any]:
+    """The history table and retention a namespace's output names (none before history)."""
+    retention = output.get("history_retention_seconds", contract.DEFAULT_HISTORY_RETENTION_SECONDS)
+    return {
+        "history_table": output.get("history_table_name") or None,
+        "history_retention_seconds": int(retention),
+    }
 
 
 def resolve_publish_target(args: argparse.Namespace) -> PublishTarget:
@@ -385,7 +403,9 @@ def resolve_publish_target(args: argparse.Namespace) -> PublishTarget:
                 "--table and --endpoint go together: the namespace's table_name and "
                 "management_endpoint"
             )
-        return PublishTarget(args.table, args.endpoint, args.region)
+        return PublishTarget(
+            args.table, args.endpoint, args.region, history_table=args.history_table
+        )
     if args.stack_output is not None:
         try:
             outputs = json.loads(Path(args.stack_output).read_text())
@@ -400,7 +420,10 @@ def resolve_publish_target(args: argparse.Namespace) -> PublishTarget:
             )
         output = _namespace_output(outputs, args.namespace, args.stack_output)
         return PublishTarget(
-            str(output["table_name"]), str(output["management_endpoint"]), args.region
+            str(output["table_name"]),
+            str(output["management_endpoint"]),
+            args.region,
+            **_history_of(output),
         )
     return _dev_target(args)
 
@@ -453,7 +476,12 @@ def _publisher(args: argparse.Namespace) -> Iterator[Publisher]:
     try:
         with _aws_errors():
             publisher = Publisher(
-                target.table_name, target.management_endpoint, target.region, session=session
+                target.table_name,
+                target.management_endpoint,
+                target.region,
+                history_table=target.history_table,
+                history_retention_seconds=target.history_retention_seconds,
+                session=session,
             )
             with publisher:
                 yield publisher
@@ -578,6 +606,13 @@ def build_parser() -> argparse.ArgumentParser:
         default=0,
         help="rooms each connection subscribes to beyond the one it joins at connect",
     )
+    c.add_argument(
+        "--history-retention",
+        type=_bounded(int, 0, contract.MAX_HISTORY_RETENTION_SECONDS),
+        default=contract.DEFAULT_HISTORY_RETENTION_SECONDS,
+        metavar="SECONDS",
+        help="history.retention_seconds (default 3600); 0: messages are not stored",
+    )
     c.set_defaults(func=_cmd_cost)
 
     u = commands.add_parser(
@@ -629,6 +664,11 @@ def _add_target_arguments(command: argparse.ArgumentParser) -> None:
         "--stack-output", default=None, metavar="FILE", help="pulumi stack output --json > FILE"
     )
     deployed.add_argument("--table", default=None, help="the namespace's table_name")
+    deployed.add_argument(
+        "--history-table",
+        default=None,
+        help="with --table: the namespace's history_table_name (room messages get their seq)",
+    )
     deployed.add_argument(
         "--endpoint", default=None, help="the namespace's management_endpoint (@connections)"
     )

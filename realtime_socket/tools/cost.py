@@ -36,6 +36,13 @@ WRITES_PER_SESSION = {"realtime-socket": 8, "scan-based": 2}
 #: Each further room a session subscribes to: UpdateItem on the row, PutItem of the
 #: membership and its index entry; its deletion at $disconnect: the item and the entry.
 WRITES_PER_EXTRA_ROOM = 5
+#: The rate limiter's conditional UpdateItem on the sender's row, per message.
+RATE_LIMIT_WRITES = 1
+#: A room's next seq with history on: a consistent GetItem of the counter (1 read unit),
+#: then one transaction of the counter's Update and the message's Put, billed at two write
+#: units per item per KB. With history off: one UpdateItem ADD.
+HISTORY_COUNTER_READS = 1
+TRANSACTION_UNITS_PER_KB = 2
 
 
 ASSUMPTIONS = [
@@ -46,8 +53,11 @@ ASSUMPTIONS = [
     f"{FANOUT_CONCURRENCY} at a time, the Scan-based design one after another",
     "each connection runs the authorizer, $connect and $disconnect once per session, and one "
     "subscribe per extra room",
-    "reads: realtime-socket GetItem (1 unit) + Query of the room index; Scan-based reads the "
-    "whole table per message (eventually consistent)",
+    "reads: realtime-socket Query of the room index (+ the seq counter's consistent read with "
+    "history on); Scan-based reads the whole table per message (eventually consistent)",
+    "message writes: realtime-socket 1 for the rate limit, then with history on a transaction "
+    "of the seq counter and the stored frame (2 units per KB each), with history off 1; "
+    "stored history (rate x retention x size) is a few cents of storage, not counted",
     "writes: realtime-socket 8 per session (row + its user index entry + membership + its room "
     "index entry, written and deleted), 5 per extra room",
 ]
@@ -64,6 +74,8 @@ class Load:
     memory_mb: int = 256
     #: Rooms each connection subscribes to beyond the one it joins at connect.
     extra_rooms_per_connection: int = 0
+    #: ``history.retention_seconds``: 0 stores no messages (they still get a seq).
+    history_retention_seconds: int = 3600
 
 
 @dataclass
@@ -98,10 +110,17 @@ def _design(design: str, load: Load, prices: dict[str, Any]) -> Estimate:
             room_size * CPU_PER_POST_SECONDS[design],
             room_size * POST_LATENCY_SECONDS / FANOUT_CONCURRENCY,
         )
-        reads_per_message = 1 + read_units([INDEX_ENTRY_BYTES] * math.ceil(room_size))
+        reads_per_message = read_units([INDEX_ENTRY_BYTES] * math.ceil(room_size))
+        if load.history_retention_seconds:
+            frame_kb = math.ceil((load.message_bytes + ENVELOPE_BYTES) / 1024)
+            reads_per_message += HISTORY_COUNTER_READS
+            writes_per_message = RATE_LIMIT_WRITES + TRANSACTION_UNITS_PER_KB * (1 + frame_kb)
+        else:
+            writes_per_message = RATE_LIMIT_WRITES + 1
     else:
         posting = room_size * (POST_LATENCY_SECONDS + CPU_PER_POST_SECONDS[design])
         reads_per_message = read_units([ROW_BYTES] * math.ceil(connected))
+        writes_per_message = 0
     seconds_per_message = HANDLER_BASE_SECONDS + posting
     extra = load.extra_rooms_per_connection if design == "realtime-socket" else 0
     invocations_per_session = 3 + extra  # authorizer, $connect, $disconnect, subscribes
@@ -116,7 +135,8 @@ def _design(design: str, load: Load, prices: dict[str, Any]) -> Estimate:
         "Lambda GB-seconds": gb_seconds,
         "DynamoDB read units": messages * reads_per_message,
         "DynamoDB write units": sessions
-        * (WRITES_PER_SESSION[design] + WRITES_PER_EXTRA_ROOM * extra),
+        * (WRITES_PER_SESSION[design] + WRITES_PER_EXTRA_ROOM * extra)
+        + messages * writes_per_message,
     }
     per_million = {
         "API Gateway messages": prices["websocket_messages_per_million"],

@@ -28,6 +28,7 @@ def test_defaults_are_valid():
         "$disconnect",
         "$default",
         "sendmessage",
+        "history",  # replay after a reconnect: one-way, frames by POST
         "subscribe",  # several rooms per connection: two built-in reply routes
         "unsubscribe",
         "reply",  # a device's answer to a server request: one-way, errors by POST

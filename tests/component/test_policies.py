@@ -27,17 +27,40 @@ def test_disconnect_may_only_delete_items(chat_recording):
     }
 
 
+def _history_arn(recording) -> str:
+    return str(recording.named("chat-history-table").outputs["arn"])
+
+
 def test_subscribe_and_unsubscribe_only_update_the_row_and_write_memberships(chat_recording):
-    """Both answer through the route response, so neither may post to @connections."""
-    for role, actions in (
-        ("subscribe", ("dynamodb:UpdateItem", "dynamodb:PutItem")),
-        ("unsubscribe", ("dynamodb:DeleteItem", "dynamodb:UpdateItem")),
+    """Both answer through the route response, so neither may post to @connections;
+    subscribe reads the room's last seq (GetItem on the history table) for its answer."""
+    history = _history_arn(chat_recording)
+    for role, actions, extra in (
+        (
+            "subscribe",
+            ("dynamodb:UpdateItem", "dynamodb:PutItem"),
+            {("dynamodb:GetItem",): [history]},
+        ),
+        ("unsubscribe", ("dynamodb:DeleteItem", "dynamodb:UpdateItem"), {}),
     ):
         table, _, logs = _arns(chat_recording, role)
         assert _statements(chat_recording, role) == {
             ("logs:CreateLogStream", "logs:PutLogEvents"): [f"{logs}:*"],
             actions: [table],
+            **extra,
         }
+
+
+def test_history_reads_the_callers_row_the_room_history_and_posts(chat_recording):
+    """GetItem on the caller's row (members only), GetItem + Query on the history table,
+    POST for the replayed frames; it writes nothing."""
+    table, execution, logs = _arns(chat_recording, "history")
+    assert _statements(chat_recording, "history") == {
+        ("logs:CreateLogStream", "logs:PutLogEvents"): [f"{logs}:*"],
+        ("dynamodb:GetItem",): [table],
+        ("dynamodb:GetItem", "dynamodb:Query"): [_history_arn(chat_recording)],
+        ("execute-api:ManageConnections",): [f"{execution}/live/POST/@connections/*"],
+    }
 
 
 def test_sendmessage_reads_its_row_queries_the_room_index_and_posts(chat_recording):
@@ -51,6 +74,11 @@ def test_sendmessage_reads_its_row_queries_the_room_index_and_posts(chat_recordi
             "dynamodb:BatchWriteItem",
         ): [table],
         ("dynamodb:Query",): [f"{table}/index/room-index"],
+        # the room's next seq: the counter read, then one transaction of the counter's
+        # Update and the message's Put (IAM checks those actions)
+        ("dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:PutItem"): [
+            _history_arn(chat_recording)
+        ],
         ("execute-api:ManageConnections",): [f"{execution}/live/POST/@connections/*"],
     }
 
@@ -64,14 +92,18 @@ def test_publish_queries_both_indexes_deletes_gone_rows_and_posts():
     """
     table = "arn:aws:dynamodb:us-east-1:111122223333:table/t"
     execution = "arn:aws:execute-api:us-east-1:111122223333:abc123"
+    history = "arn:aws:dynamodb:us-east-1:111122223333:table/h"
     document = json.loads(
-        policies.publish_policy(table_arn=table, execution_arn=execution, stage="live")
+        policies.publish_policy(
+            table_arn=table, execution_arn=execution, stage="live", history_table_arn=history
+        )
     )
     statements = {tuple(s["Action"]): s for s in document["Statement"]}
     assert {actions: s["Resource"] for actions, s in statements.items()} == {
         ("dynamodb:Query",): [f"{table}/index/room-index", f"{table}/index/user-index"],
         ("dynamodb:DeleteItem", "dynamodb:BatchWriteItem"): [table],
         ("dynamodb:PutItem", "dynamodb:GetItem"): [table],
+        ("dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:PutItem"): [history],
         ("execute-api:ManageConnections",): [f"{execution}/live/POST/@connections/*"],
     }
     assert statements[("dynamodb:PutItem", "dynamodb:GetItem")]["Condition"] == {

@@ -13,7 +13,7 @@ import pytest
 from moto import mock_aws
 
 from realtime_socket.contract import Table
-from realtime_socket.handlers import settings
+from realtime_socket.handlers import messages, settings
 from realtime_socket.local.tables import create_table
 from realtime_socket.local.worker import LambdaLogHandler
 from realtime_socket.tools.recording import Recording
@@ -24,14 +24,20 @@ MANAGEMENT_ENDPOINT = "https://abc123.execute-api.us-east-1.amazonaws.com/live"
 
 @pytest.fixture
 def table(chat_recording: Recording) -> Iterator[tuple[Any, settings.Settings]]:
-    """A moto DynamoDB table created from the component's declared schema."""
+    """The moto connections and history tables, created from the component's declared
+    schemas."""
+    messages.forget_known_seqs()  # each test's tables are new, under the same names
     with mock_aws():
         db = boto3.client("dynamodb", region_name="us-east-1")
-        name = create_table(db, chat_recording.of_type("aws:dynamodb/table:Table")[0])
+        name = create_table(db, chat_recording.named("chat-connections-table"))
+        history = create_table(db, chat_recording.named("chat-history-table"))
         yield (
             db,
             settings.Settings(
-                table_name=name, management_endpoint=MANAGEMENT_ENDPOINT, fanout_concurrency=8
+                table_name=name,
+                management_endpoint=MANAGEMENT_ENDPOINT,
+                fanout_concurrency=8,
+                history_table=history,
             ),
         )
 
@@ -58,10 +64,16 @@ def capped_table() -> Iterator[tuple[Any, settings.Settings]]:
     with mock_aws():
         db = boto3.client("dynamodb", region_name="us-east-1")
         recording = evaluate_socket("chat", limits={"max_connections_per_user": 2})
-        name = create_table(db, recording.of_type("aws:dynamodb/table:Table")[0])
+        name = create_table(db, recording.named("chat-connections-table"))
+        history = create_table(db, recording.named("chat-history-table"))
         yield (
             db,
-            settings.Settings(table_name=name, fanout_concurrency=8, max_connections_per_user=2),
+            settings.Settings(
+                table_name=name,
+                fanout_concurrency=8,
+                max_connections_per_user=2,
+                history_table=history,
+            ),
         )
 
 

@@ -1,7 +1,9 @@
 """Every DynamoDB call a handler makes is allowed by the policy the component gives it.
 
 The handlers run against moto with a hook that records each operation; each must map to
-an action in ``policies.ROUTE_GRANTS`` for that function (on the table or the index used).
+an action in ``policies.ROUTE_GRANTS`` for that function (on the table or the index used,
+or on the history table: :data:`HISTORY`). A TransactWriteItems counts as the actions IAM
+checks for it: one UpdateItem or PutItem per item.
 """
 
 from __future__ import annotations
@@ -26,19 +28,13 @@ from realtime_socket.handlers import (
     unsubscribe,
 )
 from realtime_socket.handlers.settings import Settings
-from tests.support.helpers import ScriptedConnections, load_event
+from tests.support.helpers import HISTORY, ScriptedConnections, load_event, record_calls
 
 
 @pytest.fixture
 def calls(table):
-    db, _ = table
-    seen: list[tuple[str, str | None]] = []
-
-    def record(params, model, **_):
-        seen.append((model.name, params.get("IndexName")))
-
-    db.meta.events.register("provide-client-params.dynamodb", record)
-    return seen
+    db, cfg = table
+    return record_calls(db, cfg.history_table)
 
 
 def _allowed(module: str, extra: policies.Grants | None = None) -> set[tuple[str, str | None]]:
@@ -46,6 +42,7 @@ def _allowed(module: str, extra: policies.Grants | None = None) -> set[tuple[str
     allowed = {(a.removeprefix("dynamodb:"), None) for a in grants.table}
     for index, actions in grants.indexes.items():
         allowed |= {(a.removeprefix("dynamodb:"), index) for a in actions}
+    allowed |= {(a.removeprefix("dynamodb:"), HISTORY) for a in grants.history}
     return allowed
 
 
@@ -98,11 +95,7 @@ def test_subscribe_and_unsubscribe(table, calls):
 
 def test_connect_with_a_per_user_cap(capped_table):
     db, cfg = capped_table
-    seen: list[tuple[str, str | None]] = []
-    db.meta.events.register(
-        "provide-client-params.dynamodb",
-        lambda params, model, **_: seen.append((model.name, params.get("IndexName"))),
-    )
+    seen = record_calls(db, cfg.history_table)
     connect.handle(load_event("connect"), db, cfg)
     extra = policies.Grants(indexes={Table.USER_INDEX: ["dynamodb:Query"]})
     assert ("Query", Table.USER_INDEX) in seen
@@ -122,6 +115,13 @@ def test_sendmessage_including_rate_limit_and_410_cleanup(table, calls, endpoint
     sendmessage.handle(event, db, endpoint.api(), cfg)
     operations = {c[0] for c in calls}
     assert {"UpdateItem", "Query", "DeleteItem", "BatchWriteItem"} <= operations
+    # the room's next seq: the counter read, then the transaction (counter and message)
+    assert {("GetItem", HISTORY), ("UpdateItem", HISTORY), ("PutItem", HISTORY)} <= set(calls)
+    assert set(calls) <= _allowed("sendmessage")
+    calls.clear()
+    no_history = type(cfg)(**{**cfg.__dict__, "history_retention_seconds": 0})
+    sendmessage.handle(event, db, endpoint.api(), no_history)
+    assert ("UpdateItem", HISTORY) in calls and ("PutItem", HISTORY) not in calls
     assert set(calls) <= _allowed("sendmessage")
 
 

@@ -7,8 +7,8 @@ import time
 
 import pytest
 
-from realtime_socket.contract import MAX_MESSAGE_BYTES, Table
-from realtime_socket.handlers import connect, connections, sendmessage
+from realtime_socket.contract import MAX_MESSAGE_BYTES, History, Table
+from realtime_socket.handlers import connect, connections, messages, protocol, sendmessage
 from tests.support.helpers import load_event, put_one_room_row, table_items
 
 
@@ -126,10 +126,8 @@ def test_oversized_message_is_refused_to_the_sender_only(table, endpoint):
 def test_largest_message_that_fits_is_delivered(table, endpoint):
     db, cfg = table
     _join(db, cfg, "A", "lobby")
-    _, probe = sendmessage.build_frame(
-        json.dumps({"action": "sendmessage", "data": ""}),
-        connections.get(db, cfg.table_name, "A"),
-    )
+    # the room's first message: seq 1
+    probe = protocol.encode(protocol.message_frame("lobby", "alice", "", seq=1))
     room = MAX_MESSAGE_BYTES - len(probe)
     _send(db, endpoint, cfg, {"action": "sendmessage", "data": "x" * room})
     assert endpoint.frames("A")[0]["type"] == "message"
@@ -327,3 +325,94 @@ def test_a_legacy_one_room_row_still_sends_and_receives(table, endpoint):
     _send(db, endpoint, cfg, {"action": "sendmessage", "data": "x"}, cid="L")
     assert set(endpoint.posts) == {"A", "L"}
     assert endpoint.frames("A")[0]["from"] == "carol"
+
+
+# -- seqs and history -------------------------------------------------------------------------
+
+
+def _history_items(db, cfg, room):
+    """The room's stored messages in the history table, by seq (the counter left out)."""
+    page = db.query(
+        TableName=cfg.history_table,
+        KeyConditionExpression="#r = :r AND #s > :zero",
+        ExpressionAttributeNames={"#r": History.ROOM_ID, "#s": History.SEQ},
+        ExpressionAttributeValues={":r": {"S": room}, ":zero": {"N": "0"}},
+        ConsistentRead=True,
+    )
+    return {int(item[History.SEQ]["N"]): item for item in page["Items"]}
+
+
+def test_each_message_carries_the_rooms_next_seq_per_room(table, endpoint):
+    """Messages in lobby get seq 1, 2, 3; news counts on its own from 1."""
+    db, cfg = table
+    _join(db, cfg, "A", "lobby")
+    _subscribe(db, cfg, "A", "news")
+    _join(db, cfg, "B", "lobby")
+    _join(db, cfg, "N", "news")
+    for room in ("lobby", "lobby", "news", "lobby", "news"):
+        _send(db, endpoint, cfg, {"action": "sendmessage", "room": room, "data": room})
+    assert [f["seq"] for f in endpoint.frames("B")] == [1, 2, 3]
+    assert [f["seq"] for f in endpoint.frames("N")] == [1, 2]
+    assert [(f["room"], f["seq"]) for f in endpoint.frames("A")] == [
+        ("lobby", 1),
+        ("lobby", 2),
+        ("news", 1),
+        ("lobby", 3),
+        ("news", 2),
+    ]
+
+
+def test_each_message_is_stored_as_exactly_the_frame_posted(table, endpoint):
+    """With history on, (room, seq) holds the posted bytes and a ttl of now + retention."""
+    db, cfg = table
+    _join(db, cfg, "A", "lobby")
+    _join(db, cfg, "B", "lobby")
+    for text in ("one", "twó"):
+        _send(db, endpoint, cfg, {"action": "sendmessage", "data": {"text": text}})
+    stored = _history_items(db, cfg, "lobby")
+    assert {seq: item[History.FRAME]["S"] for seq, item in stored.items()} == {
+        1: endpoint.posts["B"][0].decode(),
+        2: endpoint.posts["B"][1].decode(),
+    }
+    for item in stored.values():
+        ttl = int(item[History.TTL]["N"])
+        assert abs(ttl - (time.time() + cfg.history_retention_seconds)) < 60
+
+
+def test_with_retention_zero_the_frame_has_a_seq_but_nothing_is_stored(table, endpoint):
+    """history_retention_seconds 0: seqs 1, 2 are still given; the history table holds no
+    message."""
+    db, cfg = table
+    cfg = type(cfg)(**{**cfg.__dict__, "history_retention_seconds": 0})
+    _join(db, cfg, "A", "lobby")
+    for n in range(2):
+        _send(db, endpoint, cfg, {"action": "sendmessage", "data": n})
+    assert [f["seq"] for f in endpoint.frames("A")] == [1, 2]
+    assert _history_items(db, cfg, "lobby") == {}
+
+
+def test_a_refused_message_takes_no_seq_and_stores_nothing(table, endpoint):
+    """An oversized message is refused before any write: the next message still gets seq 1."""
+    db, cfg = table
+    _join(db, cfg, "A", "lobby")
+    _send(db, endpoint, cfg, {"action": "sendmessage", "data": "x" * MAX_MESSAGE_BYTES})
+    assert _history_items(db, cfg, "lobby") == {}
+    _send(db, endpoint, cfg, {"action": "sendmessage", "data": "ok"})
+    assert [f.get("seq") for f in endpoint.frames("A")] == [None, 1]
+    assert set(_history_items(db, cfg, "lobby")) == {1}
+
+
+def test_a_sender_that_keeps_losing_the_seq_race_gets_room_busy(table, endpoint, monkeypatch):
+    """messages.Contention (the next seq taken on every attempt) is the error frame
+    room_busy to the sender, and nothing is posted to the room or stored."""
+    db, cfg = table
+    _join(db, cfg, "A", "lobby")
+    _join(db, cfg, "B", "lobby")
+
+    def contended(*args, **kwargs):
+        raise messages.Contention("lobby")
+
+    monkeypatch.setattr(messages, "append", contended)
+    _send(db, endpoint, cfg, {"action": "sendmessage", "data": "x"})
+    assert set(endpoint.posts) == {"A"}
+    assert endpoint.frames("A")[0]["code"] == "room_busy"

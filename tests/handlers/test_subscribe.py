@@ -10,8 +10,14 @@ from typing import Any
 import pytest
 
 from realtime_socket.contract import ROOM_GRANTS_CONTEXT_KEY, Env
-from realtime_socket.handlers import clients, connect, subscribe
-from tests.support.helpers import FakeContext, load_event, memberships, row_rooms
+from realtime_socket.handlers import clients, connect, sendmessage, subscribe
+from tests.support.helpers import (
+    FakeContext,
+    ScriptedConnections,
+    load_event,
+    memberships,
+    row_rooms,
+)
 
 
 def _connect(db: Any, cfg: Any, cid: str = "A", room: str | None = None) -> None:
@@ -36,11 +42,12 @@ def _subscribe(db: Any, cfg: Any, body: Any, **kwargs: Any) -> dict[str, Any]:
 
 
 def test_subscribed_frame_and_state(table):
-    """``{"type":"subscribed","room":R}``; R is in the row's set and has a membership."""
+    """``{"type":"subscribed","room":R,"seq":0}`` for a room without messages yet; R is in
+    the row's set and has a membership."""
     db, cfg = table
     _connect(db, cfg)
     frame = _subscribe(db, cfg, {"action": "subscribe", "room": "news"})
-    assert frame == {"type": "subscribed", "room": "news"}
+    assert frame == {"type": "subscribed", "room": "news", "seq": 0}
     assert row_rooms(db, cfg.table_name, "A") == {"news"}
     assert memberships(db, cfg.table_name) == {("A", "news")}
 
@@ -127,6 +134,7 @@ def test_the_deployed_entry_point_reads_the_limit_and_the_rooms_claim(table, mon
     _connect(db, cfg)
     clients.set_clients(dynamodb=db)
     monkeypatch.setenv(Env.TABLE_NAME, cfg.table_name)
+    monkeypatch.setenv(Env.HISTORY_TABLE_NAME, cfg.history_table)
     monkeypatch.setenv(Env.MAX_ROOMS_PER_CONNECTION, "1")
     monkeypatch.setenv(Env.JWT_ROOMS_CLAIM, "rooms")
     assert os.environ[Env.JWT_ROOMS_CLAIM] == "rooms"
@@ -138,3 +146,21 @@ def test_the_deployed_entry_point_reads_the_limit_and_the_rooms_claim(table, mon
     assert answer("a")["type"] == "subscribed"
     assert answer("c")["code"] == "forbidden"
     assert answer("b")["code"] == "too_many_rooms"
+
+
+def test_subscribed_carries_the_rooms_last_seq(table: Any, endpoint: ScriptedConnections) -> None:
+    """After 3 messages in news, subscribing to it answers seq 3; a silent room answers 0."""
+    db, cfg = table
+    _connect(db, cfg, cid="B", room="news")
+    send = load_event("sendmessage", connectionId="B")
+    for n in range(3):
+        send["body"] = json.dumps({"action": "sendmessage", "data": n})
+        sendmessage.handle(send, db, endpoint.api(), cfg)
+    assert [f["seq"] for f in endpoint.frames("B")] == [1, 2, 3]
+    _connect(db, cfg)
+    assert _subscribe(db, cfg, {"action": "subscribe", "room": "news"}) == {
+        "type": "subscribed",
+        "room": "news",
+        "seq": 3,
+    }
+    assert _subscribe(db, cfg, {"action": "subscribe", "room": "quiet"})["seq"] == 0

@@ -8,7 +8,7 @@ import asyncio
 import json
 import re
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 from urllib.parse import quote
@@ -22,7 +22,7 @@ from realtime_socket.handlers import connections
 from realtime_socket.local import devtokens
 from realtime_socket.local.model import build
 from realtime_socket.publish import NotConnected, Publisher, PublishResult
-from tests.support.helpers import memberships, table_items
+from tests.support.helpers import eventually, memberships, table_items
 from tests.support.runtime_harness import RunningRuntime
 from tests.support.stack_project import run_stack
 from tests.support.ws_client import assert_silent, recv_json, send
@@ -84,15 +84,6 @@ def _error_code(ws: ClientConnection) -> str:
     frame = recv_json(ws)
     assert frame.get("type") == "error", frame
     return str(frame["code"])
-
-
-def _eventually(check: Callable[[], bool], timeout: float = 10) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return True
-        time.sleep(0.05)
-    return check()
 
 
 def _pending_requests(rt: RunningRuntime) -> list[str]:
@@ -206,7 +197,7 @@ def test_a_device_that_disconnected_is_not_connected_at_once(
     in well under the timeout; a user who never connected too."""
     with _device(dev_rt, "sensor-4"):
         assert _user_rows(dev_rt, "sensor-4")
-    assert _eventually(lambda: not _user_rows(dev_rt, "sensor-4"))
+    assert eventually(lambda: not _user_rows(dev_rt, "sensor-4"))
     for user in ("sensor-4", "never-connected"):
         started = time.monotonic()
         with pytest.raises(NotConnected, match="no live connection") as raised:

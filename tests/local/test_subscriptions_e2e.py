@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import socket
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -18,7 +18,7 @@ from websockets.sync.client import ClientConnection, connect
 from realtime_socket.contract import DEFAULT_MAX_ROOMS_PER_CONNECTION, Table
 from realtime_socket.local import devtokens
 from realtime_socket.local.model import build
-from tests.support.helpers import memberships, row_rooms, table_items
+from tests.support.helpers import eventually, memberships, row_rooms, table_items
 from tests.support.runtime_harness import RunningRuntime
 from tests.support.stack_project import run_stack
 from tests.support.ws_client import assert_silent, recv_json, send
@@ -72,21 +72,12 @@ def _cid(rt: RunningRuntime, namespace: str, user: str) -> str:
     return cid
 
 
-def _eventually(check: Callable[[], bool], timeout: float = 10) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return True
-        time.sleep(0.05)
-    return check()
-
-
 def _vanish(rt: RunningRuntime, ws: ClientConnection) -> None:
     """Drop the TCP connection without a close frame, and wait until the runtime notices."""
     before = len(rt.runtime.connections)
     ws.socket.shutdown(socket.SHUT_RDWR)
     ws.socket.close()
-    assert _eventually(lambda: len(rt.runtime.connections) < before)
+    assert eventually(lambda: len(rt.runtime.connections) < before)
 
 
 def test_several_rooms_on_one_connection_and_no_message_crosses_rooms(dev_rt):
@@ -96,8 +87,8 @@ def test_several_rooms_on_one_connection_and_no_message_crosses_rooms(dev_rt):
         connect(_url(dev_rt, "chat", "alpha", sub="in-alpha")) as alpha,
         connect(_url(dev_rt, "chat", "beta", sub="in-beta")) as beta,
     ):
-        assert _sub(multi, "alpha") == {"type": "subscribed", "room": "alpha"}
-        assert _sub(multi, "beta") == {"type": "subscribed", "room": "beta"}
+        assert _sub(multi, "alpha") == {"type": "subscribed", "room": "alpha", "seq": 0}
+        assert _sub(multi, "beta") == {"type": "subscribed", "room": "beta", "seq": 0}
         send(multi, {"action": "sendmessage", "room": "alpha", "data": "to alpha"})
         for ws in (multi, alpha):
             frame = recv_json(ws)
@@ -131,7 +122,7 @@ def test_every_frame_and_error_code(dev_rt):
     ):
         assert _ask(ws, {"action": "sendmessage", "data": 1})["code"] == "missing_room"
         assert _sub(ws, "gamma")["type"] == "subscribed"
-        assert _sub(ws, "gamma") == {"type": "subscribed", "room": "gamma"}  # idempotent
+        assert _sub(ws, "gamma") == {"type": "subscribed", "room": "gamma", "seq": 0}  # idempotent
         assert _sub(ws, "delta")["type"] == "subscribed"
         assert _ask(ws, {"action": "sendmessage", "data": 1})["code"] == "missing_room"
         unsub = _ask(ws, {"action": "unsubscribe", "room": "gamma"})
@@ -204,7 +195,8 @@ def test_a_subscribe_storm_past_the_limit_is_too_many_rooms_and_state_stays_cons
 
 
 def test_one_room_clients_work_unchanged(dev_rt):
-    """``?room_id=`` plus ``sendmessage`` without ``room``: today's clients, today's frames."""
+    """``?room_id=`` plus ``sendmessage`` without ``room``: today's clients, today's frames
+    (plus ``seq``, an added field old clients ignore)."""
     with (
         connect(_url(dev_rt, "chat", "classic", sub="old-1")) as one,
         connect(_url(dev_rt, "chat", "classic", sub="old-2")) as two,
@@ -212,7 +204,7 @@ def test_one_room_clients_work_unchanged(dev_rt):
         send(one, {"action": "sendmessage", "data": {"text": "hi"}})
         for ws in (one, two):
             frame = recv_json(ws)
-            assert set(frame) == {"type", "room", "from", "data", "id", "ts"}
+            assert set(frame) == {"type", "room", "from", "data", "id", "seq", "ts"}
             assert (frame["room"], frame["from"], frame["data"]) == (
                 "classic",
                 "old-1",
@@ -228,7 +220,7 @@ def test_disconnect_removes_the_row_and_every_membership(dev_rt):
             assert _sub(ws, room)["type"] == "subscribed"
         cid = _cid(dev_rt, "chat", "leaver")
         assert {room for c, room in memberships(db, table) if c == cid} == {"d-1", "d-2", "d-3"}
-    assert _eventually(lambda: not any(k.split("|")[0] == cid for k in table_items(db, table)))
+    assert eventually(lambda: not any(k.split("|")[0] == cid for k in table_items(db, table)))
 
 
 def test_a_lost_disconnect_is_cleaned_by_the_next_broadcast(lossy_rt):
@@ -247,7 +239,7 @@ def test_a_lost_disconnect_is_cleaned_by_the_next_broadcast(lossy_rt):
         }
         send(stay, {"action": "sendmessage", "data": "anyone?"})
         assert recv_json(stay)["data"] == "anyone?"
-        assert _eventually(
+        assert eventually(
             lambda: not any(k.split("|")[0] == ghost_id for k in table_items(db, table))
         )
         stay_id = _cid(lossy_rt, "chat", "stayer")
@@ -280,5 +272,5 @@ def test_an_expired_membership_is_not_posted_to(lossy_rt):
                 r for r in records if r.get("route") == "sendmessage" and r.get("room") == "t-1"
             ]
 
-        assert _eventually(lambda: bool(logged()))
+        assert eventually(lambda: bool(logged()))
         assert (logged()[-1]["delivered"], logged()[-1]["gone"]) == (1, 0)

@@ -8,7 +8,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from realtime_socket.contract import Env, Table
+from realtime_socket.contract import Env, History, Table
 from realtime_socket.local.model import LocalModel, build
 from realtime_socket.local.tables import create_table_request, seed
 from realtime_socket.tools.stack_files import DEV_JWT_SECRET
@@ -36,14 +36,25 @@ def _clients():
 
 
 def test_seed_creates_tables_with_ttl_and_declared_parameters(model):
-    """Tables (with their TTL) and the program's parameters, values unwrapped; no stand-ins."""
+    """Tables (with their TTL) and the program's parameters, values unwrapped; no stand-ins.
+    The history table keeps its numeric range key."""
     with mock_aws():
         dynamodb, ssm = _clients()
         assert seed(dynamodb, ssm, model) == []
-        table = model.tables[0].outputs["name"]
-        assert dynamodb.list_tables()["TableNames"] == [table]
-        ttl = dynamodb.describe_time_to_live(TableName=table)["TimeToLiveDescription"]
-        assert ttl["AttributeName"] == Table.TTL
+        tables = sorted(t.outputs["name"] for t in model.tables)
+        assert sorted(dynamodb.list_tables()["TableNames"]) == tables and len(tables) == 2
+        for table in tables:
+            ttl = dynamodb.describe_time_to_live(TableName=table)["TimeToLiveDescription"]
+            assert ttl["AttributeName"] == Table.TTL
+        (history,) = [t for t in tables if "history" in t]
+        described = dynamodb.describe_table(TableName=history)["Table"]
+        assert described["KeySchema"] == [
+            {"AttributeName": History.ROOM_ID, "KeyType": "HASH"},
+            {"AttributeName": History.SEQ, "KeyType": "RANGE"},
+        ]
+        assert {"AttributeName": History.SEQ, "AttributeType": "N"} in described[
+            "AttributeDefinitions"
+        ]
         name = model.parameters[0].outputs["name"]
         value = ssm.get_parameter(Name=name, WithDecryption=True)["Parameter"]["Value"]
         assert value == SECRET

@@ -172,3 +172,37 @@ def put_one_room_row(
             Table.TTL: {"N": str(int(time.time()) + ttl_in)},
         },
     )
+
+
+def eventually(check: Callable[[], bool], timeout: float = 10) -> bool:
+    """Whether ``check`` holds within ``timeout`` seconds, asked every 50 ms: for state that
+    another process writes (a handler's row, an index that catches up)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        time.sleep(0.05)
+    return check()
+
+
+#: Where a call on the history table is recorded (in place of an index name).
+HISTORY = "#history"
+_TRANSACT_ACTIONS = {"Update": "UpdateItem", "Put": "PutItem", "Delete": "DeleteItem"}
+
+
+def record_calls(db: Any, history_table: str) -> list[tuple[str, str | None]]:
+    """Every DynamoDB action ``db`` is asked for: (operation, index, or HISTORY)."""
+    seen: list[tuple[str, str | None]] = []
+
+    def record(params, model, **_):
+        if model.name == "TransactWriteItems":
+            for item in params["TransactItems"]:
+                ((kind, request),) = item.items()
+                where = HISTORY if request["TableName"] == history_table else None
+                seen.append((_TRANSACT_ACTIONS[kind], where))
+            return
+        where = HISTORY if params.get("TableName") == history_table else None
+        seen.append((model.name, params.get("IndexName") or where))
+
+    db.meta.events.register("provide-client-params.dynamodb", record)
+    return seen

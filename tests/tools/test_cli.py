@@ -227,7 +227,7 @@ def test_cli_prints_the_breakdown(capsys):
     assert code == 0
     assert "prices read on 2026-11-29" in out
     assert "API Gateway messages" in out and "265.43" in out
-    assert "The Scan-based design costs 1.33x as much." in out
+    assert "The Scan-based design costs 1.28x as much." in out
 
 
 def test_cli_counts_the_subscriptions_of_each_connection(capsys):

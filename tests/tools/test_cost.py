@@ -26,12 +26,16 @@ def test_hand_computed_example():
     gb_seconds = 2_628_000 * 0.0440625 + 365_000 * 0.015
     assert ours.usage["Lambda GB-seconds"] == pytest.approx(gb_seconds)
     assert ours.costs["Lambda GB-seconds"] == pytest.approx(121_271.25 * 0.0000133334)
-    # GetItem (1) + 100 memberships of 70 B = 7,000 B -> 2 x 4 KB, halved: 2 units
+    # 100 memberships of 70 B = 7,000 B -> 2 x 4 KB, halved: 1 unit; + the seq counter's
+    # consistent read: 1 unit
     assert ours.usage["DynamoDB read units"] == 2_628_000 * 2
     assert ours.costs["DynamoDB read units"] == pytest.approx(0.657)
     # per session: the row, its user index entry, the membership and its room index entry,
-    # written and deleted
-    assert ours.costs["DynamoDB write units"] == pytest.approx(365_000 * 8 * 0.625 / 1e6)
+    # written and deleted (8); per message: the rate limit (1), then the transaction of the
+    # counter (1 KB) and the 1,150-byte frame (2 KB) at 2 units per KB (6)
+    writes = 365_000 * 8 + 2_628_000 * 7
+    assert ours.usage["DynamoDB write units"] == writes
+    assert ours.costs["DynamoDB write units"] == pytest.approx(writes * 0.625 / 1e6)
     # Scan-based: 100 sequential posts at 26.3 ms, and the whole table (120 KB) read per message
     assert scan.seconds_per_message == pytest.approx(0.005 + 100 * 0.0263)
     assert scan.usage["DynamoDB read units"] == 2_628_000 * 15  # ceil(120,000 / 4096) / 2
@@ -96,3 +100,14 @@ def test_extra_rooms_cost_a_subscribe_and_five_write_units_each():
     assert more.usage["Lambda requests"] - ours.usage["Lambda requests"] == 3 * sessions
     assert more.usage["DynamoDB write units"] - ours.usage["DynamoDB write units"] == 15 * sessions
     assert scan_more.usage == scan.usage  # the Scan-based design has one room per connection
+
+
+def test_history_off_costs_the_seq_counter_only():
+    """history.retention_seconds = 0: per message the rate limit and one UpdateItem ADD (2
+    write units) and no counter read, against 7 write units and 1 read unit with history."""
+    base = {"connections": 1000, "rooms": 10, "messages_per_second": 1, "message_bytes": 1000}
+    on, _, _ = cost.estimate(cost.Load(**base))
+    off, _, _ = cost.estimate(cost.Load(**base, history_retention_seconds=0))
+    messages = 2_628_000
+    assert on.usage["DynamoDB write units"] - off.usage["DynamoDB write units"] == messages * 5
+    assert on.usage["DynamoDB read units"] - off.usage["DynamoDB read units"] == messages
