@@ -47,6 +47,7 @@ __all__ = [
     "ROOM_ID_PATTERN",
     "ROOM_PATTERN_SUFFIX",
     "SUBPROTOCOL",
+    "TOKEN_EXPIRES_CONTEXT_KEY",
     "Env",
     "History",
     "Table",
@@ -243,6 +244,11 @@ ROOM_PATTERN_SUFFIX: Final = "*"
 #: strings (context values must be strings, numbers or booleans). Token claims copied by
 #: ``jwt.context_claims`` may not use this name.
 ROOM_GRANTS_CONTEXT_KEY: Final = "roomGrants"
+#: The authorizer context key holding the token's ``exp`` (epoch seconds): every later event
+#: of the connection carries it, so each handler can refuse a connection whose token has
+#: expired, and ``$connect`` ends the connection's rows with it. ``jwt.context_claims`` may
+#: not use this name either.
+TOKEN_EXPIRES_CONTEXT_KEY: Final = "tokenExpires"  # noqa: S105 - a name, not a secret
 #: Most bytes the encoded grants may take in the authorizer's answer, which API Gateway
 #: caps at 8 KB in all; a claim whose grants encode longer grants no room.
 MAX_ROOM_GRANTS_BYTES: Final = 2048

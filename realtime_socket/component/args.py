@@ -39,6 +39,7 @@ from realtime_socket.contract import (
     MAX_REPLAY_BOUND,
     MAX_ROOMS_PER_CONNECTION_BOUND,
     ROOM_GRANTS_CONTEXT_KEY,
+    TOKEN_EXPIRES_CONTEXT_KEY,
 )
 
 __all__ = [
@@ -157,10 +158,11 @@ class JwtArgs(TypedDict):
             list[str],
             Spec(
                 default=(),
-                pattern=rf"(?!(sub|principalId|{ROOM_GRANTS_CONTEXT_KEY})$)"
+                pattern=rf"(?!(sub|principalId|{ROOM_GRANTS_CONTEXT_KEY}|"
+                rf"{TOKEN_EXPIRES_CONTEXT_KEY})$)"
                 r"[A-Za-z0-9_:.\-]{1,64}",
                 hint="must be claim names (1-64 letters, digits or _:.-), not sub, "
-                f"principalId or {ROOM_GRANTS_CONTEXT_KEY}",
+                f"principalId, {ROOM_GRANTS_CONTEXT_KEY} or {TOKEN_EXPIRES_CONTEXT_KEY}",
             ),
         ]
     ]

@@ -68,6 +68,11 @@ class Grants:
         )
 
 
+#: Every built-in route but ``$connect`` and ``$disconnect`` refuses the frames of a
+#: connection whose token expired: an error frame (POST), then the connection closed
+#: (DELETE). See ``handlers/expiry.py``.
+EXPIRY_GRANTS = Grants(connections=["POST", "DELETE"])
+
 #: Grants of the built-in routes' functions, by handler module.
 ROUTE_GRANTS: dict[str, Grants] = {
     # PutItem: the row and the membership of ?room_id=; DeleteItem: the row again when the
@@ -88,13 +93,15 @@ ROUTE_GRANTS: dict[str, Grants] = {
         indexes={ROOM_INDEX: ["dynamodb:Query"]},
         connections=["POST"],
         history=HISTORY_APPEND,
-    ),
+    )
+    + EXPIRY_GRANTS,
     # UpdateItem: add the room to the row's set (conditional on the limit); PutItem: the
     # membership; GetItem on the history table: the room's last seq for the answer. Answers
-    # go back through the route response: no @connections.
+    # go back through the route response: @connections only for expired tokens.
     "subscribe": Grants(
         table=["dynamodb:UpdateItem", "dynamodb:PutItem"], history=["dynamodb:GetItem"]
-    ),
+    )
+    + EXPIRY_GRANTS,
     # GetItem: the caller's row (only members may replay a room); GetItem + Query on the
     # history table: the counter, the binary search for the first live message, the replay;
     # POST: the replayed frames and the closing history frame.
@@ -102,14 +109,15 @@ ROUTE_GRANTS: dict[str, Grants] = {
         table=["dynamodb:GetItem"],
         connections=["POST"],
         history=["dynamodb:GetItem", "dynamodb:Query"],
-    ),
+    )
+    + EXPIRY_GRANTS,
     # DeleteItem: the membership; UpdateItem: the room out of the row's set.
-    "unsubscribe": Grants(table=["dynamodb:DeleteItem", "dynamodb:UpdateItem"]),
+    "unsubscribe": Grants(table=["dynamodb:DeleteItem", "dynamodb:UpdateItem"]) + EXPIRY_GRANTS,
     # UpdateItem: store the answer on the pending request (conditional); POST: error frames
     # back to the caller.
-    "reply": Grants(table=["dynamodb:UpdateItem"], connections=["POST"]),
-    "ping": Grants(),
-    "default": Grants(),
+    "reply": Grants(table=["dynamodb:UpdateItem"], connections=["POST"]) + EXPIRY_GRANTS,
+    "ping": EXPIRY_GRANTS,
+    "default": EXPIRY_GRANTS,
 }
 
 #: Grants an extra route gets for each permission it declares.

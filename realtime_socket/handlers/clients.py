@@ -11,14 +11,23 @@ from typing import TYPE_CHECKING, Any
 import boto3
 from botocore.config import Config
 
-from realtime_socket.handlers import settings
+from realtime_socket.handlers import events, settings
 from realtime_socket.handlers.fanout import ConnectionsApi
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_ssm import SSMClient
 
-__all__ = ["connections_api", "dynamodb", "reset", "set_clients", "ssm"]
+__all__ = [
+    "connections_api",
+    "connections_api_for",
+    "dynamodb",
+    "management",
+    "management_endpoint",
+    "reset",
+    "set_clients",
+    "ssm",
+]
 
 _cache: dict[str, Any] = {}
 
@@ -48,6 +57,28 @@ def connections_api(endpoint: str) -> ConnectionsApi:
         )
     api: ConnectionsApi = _cache[key]
     return api
+
+
+def management_endpoint(event: events.Event, cfg: settings.Settings) -> str:
+    """The @connections endpoint: configured by the component, else the event's own host."""
+    if cfg.management_endpoint:
+        return cfg.management_endpoint
+    ctx = event.get("requestContext") or {}
+    return f"https://{ctx.get('domainName')}/{ctx.get('stage')}"
+
+
+def connections_api_for(event: events.Event, cfg: settings.Settings) -> ConnectionsApi:
+    """The @connections poster of the API the event came through."""
+    return connections_api(management_endpoint(event, cfg))
+
+
+def management(endpoint: str) -> Any:
+    """boto3's @connections client for ``endpoint``, for the rare calls other than POST
+    (``DELETE`` of an expired connection); posts go through :func:`connections_api`."""
+    key = f"management:{endpoint}"
+    if key not in _cache:
+        _cache[key] = boto3.client("apigatewaymanagementapi", endpoint_url=endpoint)
+    return _cache[key]
 
 
 def ssm() -> SSMClient:

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from realtime_socket.contract import ROOM_GRANTS_CONTEXT_KEY, SUBPROTOCOL, Env
-from realtime_socket.handlers import clients, connections, events, protocol, rooms, settings
+from realtime_socket.handlers import clients, connections, events, expiry, protocol, rooms, settings
 from realtime_socket.handlers.observability import event_log
 
 __all__ = ["handle", "handler", "rooms_required", "selected_subprotocol"]
@@ -81,7 +81,7 @@ def handle(
             connected_at=int(time.time() * 1000),
             rooms=frozenset() if room is None else frozenset({room}),
         )
-        connections.put(client, cfg.table_name, conn, cfg.ttl_seconds)
+        connections.put(client, cfg.table_name, conn, cfg.ttl_seconds, expiry.token_expires(event))
         subprotocol = selected_subprotocol(events.header(event, "Sec-WebSocket-Protocol"))
         headers = {"Sec-WebSocket-Protocol": subprotocol} if subprotocol else None
         return events.response(200, headers=headers)

@@ -121,8 +121,12 @@ def put(
     table: str,
     conn: Connection,
     ttl_seconds: int,
+    expires_at: int | None = None,
 ) -> None:
     """Record a new connection: its row, then a membership for each of its rooms.
+
+    Every item's ``ttl`` is the connection's start plus ``ttl_seconds``, or ``expires_at``
+    (the token's ``exp``) when that is sooner: reads ignore the connection from then on.
 
     Two plain writes rather than a TransactWriteItems, which bills two write units per
     item: the row goes first, so a membership never names a connection without a row; if
@@ -130,6 +134,8 @@ def put(
     answers 500 and API Gateway refuses the handshake).
     """
     ttl = _expires(conn, ttl_seconds)
+    if expires_at is not None:
+        ttl = min(ttl, expires_at)
     item: dict[str, Any] = {
         Table.CONNECTION_ID: {"S": conn.connection_id},
         Table.USER_ID: {"S": conn.user_id},

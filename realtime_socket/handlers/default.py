@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from realtime_socket.handlers import events, protocol
+from realtime_socket.handlers import events, expiry, protocol
 from realtime_socket.handlers.observability import event_log
 
 __all__ = ["classify", "handler"]
@@ -22,6 +22,7 @@ def classify(body: str | None) -> tuple[str, str]:
     return "unknown_action", f"unknown action; supported actions: {supported}"
 
 
+@expiry.refuse_expired
 def handler(event: events.Event, context: object) -> dict[str, Any]:
     with event_log(event) as log:
         code, message = classify(events.body(event))

@@ -21,6 +21,7 @@ from realtime_socket.handlers import (
     clients,
     connections,
     events,
+    expiry,
     fanout,
     messages,
     protocol,
@@ -28,7 +29,6 @@ from realtime_socket.handlers import (
 )
 from realtime_socket.handlers.errors import BadRequest
 from realtime_socket.handlers.observability import event_log
-from realtime_socket.handlers.sendmessage import management_endpoint
 
 __all__ = ["handle", "handler", "parse_history"]
 
@@ -90,8 +90,12 @@ def handle(
         return events.response(200)
 
 
+@expiry.refuse_expired
 def handler(event: events.Event, context: object) -> dict[str, Any]:
     cfg = settings.load()
     return handle(
-        event, clients.dynamodb(), clients.connections_api(management_endpoint(event, cfg)), cfg
+        event,
+        clients.dynamodb(),
+        clients.connections_api_for(event, cfg),
+        cfg,
     )

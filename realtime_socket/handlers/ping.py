@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from realtime_socket.handlers import events, protocol
+from realtime_socket.handlers import events, expiry, protocol
 from realtime_socket.handlers.observability import event_log
 
 __all__ = ["handler"]
 
 
+@expiry.refuse_expired
 def handler(event: events.Event, context: object) -> dict[str, Any]:
     with event_log(event):
         return events.response(200, protocol.encode({"type": "pong"}).decode())

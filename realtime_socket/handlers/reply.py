@@ -14,10 +14,17 @@ import json
 from typing import Any
 
 from realtime_socket.contract import MAX_REPLY_BYTES
-from realtime_socket.handlers import clients, events, fanout, protocol, requests, settings
+from realtime_socket.handlers import (
+    clients,
+    events,
+    expiry,
+    fanout,
+    protocol,
+    requests,
+    settings,
+)
 from realtime_socket.handlers.errors import BadRequest
 from realtime_socket.handlers.observability import event_log
-from realtime_socket.handlers.sendmessage import management_endpoint
 
 __all__ = ["handle", "handler", "parse_reply"]
 
@@ -64,8 +71,12 @@ def handle(
         return events.response(200)
 
 
+@expiry.refuse_expired
 def handler(event: events.Event, context: object) -> dict[str, Any]:
     cfg = settings.load()
     return handle(
-        event, clients.dynamodb(), clients.connections_api(management_endpoint(event, cfg)), cfg
+        event,
+        clients.dynamodb(),
+        clients.connections_api_for(event, cfg),
+        cfg,
     )

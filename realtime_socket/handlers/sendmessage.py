@@ -16,11 +16,13 @@ from realtime_socket.handlers import (
     clients,
     connections,
     events,
+    expiry,
     fanout,
     messages,
     protocol,
     settings,
 )
+from realtime_socket.handlers.clients import management_endpoint
 from realtime_socket.handlers.errors import BadRequest, NotConnected
 from realtime_socket.handlers.observability import event_log
 
@@ -32,14 +34,6 @@ __all__ = [
     "sequenced",
     "target_room",
 ]
-
-
-def management_endpoint(event: events.Event, cfg: settings.Settings) -> str:
-    """The @connections endpoint: configured by the component, else the event's own host."""
-    if cfg.management_endpoint:
-        return cfg.management_endpoint
-    ctx = event.get("requestContext") or {}
-    return f"https://{ctx.get('domainName')}/{ctx.get('stage')}"
 
 
 def target_room(parsed: dict[str, Any], sender: connections.Connection) -> str:
@@ -155,8 +149,7 @@ def handle(
         return events.response(200)
 
 
+@expiry.refuse_expired
 def handler(event: events.Event, context: object) -> dict[str, Any]:
     cfg = settings.load()
-    return handle(
-        event, clients.dynamodb(), clients.connections_api(management_endpoint(event, cfg)), cfg
-    )
+    return handle(event, clients.dynamodb(), clients.connections_api_for(event, cfg), cfg)

@@ -19,6 +19,7 @@ from realtime_socket.handlers import (
     clients,
     connections,
     events,
+    expiry,
     messages,
     protocol,
     rooms,
@@ -87,6 +88,7 @@ def handle(
         return _answer({"type": "subscribed", "room": room, "seq": seq})
 
 
+@expiry.refuse_expired
 def handler(event: events.Event, context: object) -> dict[str, Any]:
     return handle(
         event, clients.dynamodb(), settings.load(), check_rooms=rooms_required(os.environ)

@@ -25,6 +25,7 @@ from realtime_socket.contract import (
     MAX_TOKEN_BYTES,
     ROOM_GRANTS_CONTEXT_KEY,
     SUBPROTOCOL,
+    TOKEN_EXPIRES_CONTEXT_KEY,
 )
 from realtime_socket.handlers import events, rooms
 from realtime_socket.handlers.errors import AuthError
@@ -35,6 +36,8 @@ __all__ = ["Verifier", "VerifierConfig", "extract_token"]
 #: plain base64/url-safe identifier (Cognito kids contain + / =).
 _KID = re.compile(r"^[A-Za-z0-9_.\-:=+/]{1,256}$")
 _FORBIDDEN_HEADERS = ("jku", "x5u", "jwk", "x5c")
+#: Context keys the authorizer sets itself: a token claim may never overwrite them.
+_RESERVED_CONTEXT_KEYS = frozenset({"sub", ROOM_GRANTS_CONTEXT_KEY, TOKEN_EXPIRES_CONTEXT_KEY})
 
 
 def extract_token(
@@ -179,8 +182,9 @@ class Verifier:
         return claims
 
     def context(self, claims: Mapping[str, Any]) -> dict[str, str | int | bool]:
-        """The authorizer context: ``sub`` plus configured claims that are scalars, plus the
-        room grants when ``rooms_claim`` is configured.
+        """The authorizer context: ``sub`` plus configured claims that are scalars, the
+        token's ``exp`` (:data:`TOKEN_EXPIRES_CONTEXT_KEY`), plus the room grants when
+        ``rooms_claim`` is configured.
 
         API Gateway accepts only string, number and boolean context values, so the grants
         travel as one JSON string (:func:`rooms.encode`), bounded in size; a missing or
@@ -189,8 +193,9 @@ class Verifier:
         ctx: dict[str, str | int | bool] = {"sub": str(claims["sub"])}
         for name in self.config.context_claims:
             value = claims.get(name)
-            if isinstance(value, str | int | bool) and name != ROOM_GRANTS_CONTEXT_KEY:
+            if isinstance(value, str | int | bool) and name not in _RESERVED_CONTEXT_KEYS:
                 ctx[name] = value
+        ctx[TOKEN_EXPIRES_CONTEXT_KEY] = int(claims["exp"])  # verify() requires exp
         if self.config.rooms_claim:
             ctx[ROOM_GRANTS_CONTEXT_KEY] = rooms.encode(self.room_grants(claims)[0])
         return ctx

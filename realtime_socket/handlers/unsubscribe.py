@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from realtime_socket.handlers import clients, connections, events, protocol, settings
+from realtime_socket.handlers import clients, connections, events, expiry, protocol, settings
 from realtime_socket.handlers.errors import BadRequest
 from realtime_socket.handlers.observability import event_log
 from realtime_socket.handlers.subscribe import requested_room
@@ -36,5 +36,6 @@ def handle(event: events.Event, client: Any, cfg: settings.Settings) -> dict[str
         return events.response(200, protocol.encode(frame).decode())
 
 
+@expiry.refuse_expired
 def handler(event: events.Event, context: object) -> dict[str, Any]:
     return handle(event, clients.dynamodb(), settings.load())

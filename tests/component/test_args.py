@@ -126,6 +126,14 @@ def test_context_claims_cannot_take_the_room_grants_key():
     assert set(found) == {"jwt.context_claims"}
 
 
+def test_context_claims_cannot_take_the_token_expiry_key():
+    """Nor the token's exp, which decides when the connection is refused and closed."""
+    found = problems(jwt=jwt_args(context_claims=[contract.TOKEN_EXPIRES_CONTEXT_KEY]))
+    assert set(found) == {"jwt.context_claims"}
+    allowed = resolve("chat", {"jwt": jwt_args(context_claims=["tokenExpiresSoon"])})
+    assert allowed.jwt.context_claims == ("tokenExpiresSoon",)
+
+
 def test_two_key_sources_are_refused():
     with pytest.raises(pulumi.InputPropertiesError, match="exactly one key source"):
         resolve("chat", {"jwt": jwt_args(secret_parameter_name="/x")})

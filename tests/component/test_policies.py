@@ -31,9 +31,15 @@ def _history_arn(recording) -> str:
     return str(recording.named("chat-history-table").outputs["arn"])
 
 
+def _post_and_delete(execution: str) -> list[str]:
+    """POST (frames) and DELETE (closing a connection whose token expired) on this stage."""
+    return [f"{execution}/live/POST/@connections/*", f"{execution}/live/DELETE/@connections/*"]
+
+
 def test_subscribe_and_unsubscribe_only_update_the_row_and_write_memberships(chat_recording):
-    """Both answer through the route response, so neither may post to @connections;
-    subscribe reads the room's last seq (GetItem on the history table) for its answer."""
+    """Both answer through the route response, so they post to @connections only to refuse
+    an expired token (and DELETE to close it); subscribe reads the room's last seq (GetItem on
+    the history table) for its answer."""
     history = _history_arn(chat_recording)
     for role, actions, extra in (
         (
@@ -43,10 +49,11 @@ def test_subscribe_and_unsubscribe_only_update_the_row_and_write_memberships(cha
         ),
         ("unsubscribe", ("dynamodb:DeleteItem", "dynamodb:UpdateItem"), {}),
     ):
-        table, _, logs = _arns(chat_recording, role)
+        table, execution, logs = _arns(chat_recording, role)
         assert _statements(chat_recording, role) == {
             ("logs:CreateLogStream", "logs:PutLogEvents"): [f"{logs}:*"],
             actions: [table],
+            ("execute-api:ManageConnections",): _post_and_delete(execution),
             **extra,
         }
 
@@ -59,7 +66,7 @@ def test_history_reads_the_callers_row_the_room_history_and_posts(chat_recording
         ("logs:CreateLogStream", "logs:PutLogEvents"): [f"{logs}:*"],
         ("dynamodb:GetItem",): [table],
         ("dynamodb:GetItem", "dynamodb:Query"): [_history_arn(chat_recording)],
-        ("execute-api:ManageConnections",): [f"{execution}/live/POST/@connections/*"],
+        ("execute-api:ManageConnections",): _post_and_delete(execution),
     }
 
 
@@ -79,7 +86,7 @@ def test_sendmessage_reads_its_row_queries_the_room_index_and_posts(chat_recordi
         ("dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:PutItem"): [
             _history_arn(chat_recording)
         ],
-        ("execute-api:ManageConnections",): [f"{execution}/live/POST/@connections/*"],
+        ("execute-api:ManageConnections",): _post_and_delete(execution),
     }
 
 
@@ -113,11 +120,13 @@ def test_publish_queries_both_indexes_deletes_gone_rows_and_posts():
     assert len(conditioned) == 1
 
 
-def test_ping_and_default_only_write_logs(chat_recording):
+def test_ping_and_default_only_write_logs_and_close_expired_connections(chat_recording):
+    """No table access; @connections only to refuse an expired token and close it."""
     for role in ("ping", "default"):
-        _, _, logs = _arns(chat_recording, role)
+        _, execution, logs = _arns(chat_recording, role)
         assert _statements(chat_recording, role) == {
-            ("logs:CreateLogStream", "logs:PutLogEvents"): [f"{logs}:*"]
+            ("logs:CreateLogStream", "logs:PutLogEvents"): [f"{logs}:*"],
+            ("execute-api:ManageConnections",): _post_and_delete(execution),
         }
 
 
@@ -148,12 +157,14 @@ def test_extra_route_permissions_map_to_exact_grants():
     read = _statements(rec, "r")
     assert read[("dynamodb:GetItem",)] == [table]
     assert read[("dynamodb:Query",)] == [f"{table}/index/room-index"]
-    assert len(read) == 3
+    # the built-in ping handler closes expired connections wherever it is routed
+    assert read[("execute-api:ManageConnections",)] == _post_and_delete(execution)
+    assert len(read) == 4
     write = _statements(rec, "w")
     assert write[("dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem")] == [table]
-    assert write[("execute-api:ManageConnections",)] == [f"{execution}/live/POST/@connections/*"]
+    assert write[("execute-api:ManageConnections",)] == _post_and_delete(execution)
     assert len(write) == 3
-    assert len(_statements(rec, "n")) == 1
+    assert len(_statements(rec, "n")) == 2
 
 
 def test_no_policy_has_a_bare_wildcard_action_or_resource(chat_recording):

@@ -7,6 +7,7 @@ import json
 import time
 
 import boto3
+import jwt
 import pytest
 from moto import mock_aws
 
@@ -14,6 +15,7 @@ from realtime_socket.contract import (
     DEFAULT_CARRIERS,
     MAX_ROOM_GRANTS_BYTES,
     ROOM_GRANTS_CONTEXT_KEY,
+    TOKEN_EXPIRES_CONTEXT_KEY,
     Env,
 )
 from realtime_socket.handlers import authorizer, clients
@@ -24,7 +26,9 @@ from tests.support.helpers import AUDIENCE, ISSUER, SECRET, mint
 
 
 def test_valid_token_in_query_is_allowed_with_context():
-    answer = authorize(event_with({"token": mint(name="Alice", role=["x"])}))
+    """Allowed, with sub, the configured scalar claims and the token's exp in the context."""
+    token = mint(name="Alice", role=["x"])
+    answer = authorize(event_with({"token": token}))
     assert answer["principalId"] == "alice"
     statement = answer["policyDocument"]["Statement"][0]
     assert statement == {
@@ -32,8 +36,10 @@ def test_valid_token_in_query_is_allowed_with_context():
         "Effect": "Allow",
         "Resource": "arn:aws:execute-api:us-east-1:123456789012:abc123/live/$connect",
     }
-    # configured scalar claims only; API Gateway refuses non-scalar context values
-    assert answer["context"] == {"sub": "alice", "name": "Alice"}
+    # configured scalar claims only (API Gateway refuses non-scalar context values), and exp,
+    # which every later event carries so an expired connection can be refused
+    exp = jwt.decode(token, options={"verify_signature": False})["exp"]
+    assert answer["context"] == {"sub": "alice", "name": "Alice", TOKEN_EXPIRES_CONTEXT_KEY: exp}
 
 
 def test_without_carriers_configured_only_the_contracts_default_is_read():

@@ -280,17 +280,27 @@ def test_the_first_configured_carrier_that_holds_a_token_wins():
 
 def test_context_keeps_only_the_configured_claims_that_are_scalars():
     """API Gateway refuses lists and objects in a context: configured or not, they are left out."""
-    verifier = hmac_verifier(context_claims=("name", "roles", "age", "admin", "profile"))
+    verifier = hmac_verifier(
+        context_claims=("name", "roles", "age", "admin", "profile", "tokenExpires")
+    )
     claims = {
         "sub": "alice",
+        "exp": 2_000_000_000,
         "name": "Alice",
         "roles": ["x"],
         "age": 30,
         "admin": False,
         "profile": {"a": 1},
         "email": "alice@example.com",
+        "tokenExpires": 9_999_999_999,  # a claim cannot stretch the connection's life
     }
-    assert verifier.context(claims) == {"sub": "alice", "name": "Alice", "age": 30, "admin": False}
+    assert verifier.context(claims) == {
+        "sub": "alice",
+        "name": "Alice",
+        "age": 30,
+        "admin": False,
+        "tokenExpires": 2_000_000_000,
+    }
 
 
 def test_an_hmac_verifier_without_a_secret_loader_is_refused():
