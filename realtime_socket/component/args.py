@@ -73,6 +73,7 @@ BUILTIN_ROUTES: dict[str, tuple[str, bool]] = {
     "$default": ("default", True),
     "sendmessage": ("sendmessage", False),
     "history": ("history", False),
+    "members": ("members", True),
     "subscribe": ("subscribe", True),
     "unsubscribe": ("unsubscribe", True),
     "reply": ("reply", False),

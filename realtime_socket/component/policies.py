@@ -111,6 +111,13 @@ ROUTE_GRANTS: dict[str, Grants] = {
         history=["dynamodb:GetItem", "dynamodb:Query"],
     )
     + EXPIRY_GRANTS,
+    # GetItem: the caller's row (only members may ask); Query on the room index and
+    # BatchGetItem of the members' rows: their users. Answers through the route response.
+    "members": Grants(
+        table=["dynamodb:GetItem", "dynamodb:BatchGetItem"],
+        indexes={ROOM_INDEX: ["dynamodb:Query"]},
+    )
+    + EXPIRY_GRANTS,
     # DeleteItem: the membership; UpdateItem: the room out of the row's set.
     "unsubscribe": Grants(table=["dynamodb:DeleteItem", "dynamodb:UpdateItem"]) + EXPIRY_GRANTS,
     # UpdateItem: store the answer on the pending request (conditional); POST: error frames

@@ -24,7 +24,15 @@ __all__ = [
     "validate_room_id",
 ]
 
-SUPPORTED_ACTIONS = ("sendmessage", "subscribe", "unsubscribe", "history", "reply", "ping")
+SUPPORTED_ACTIONS = (
+    "sendmessage",
+    "subscribe",
+    "unsubscribe",
+    "history",
+    "members",
+    "reply",
+    "ping",
+)
 
 
 def validate_room_id(value: str | None) -> str:

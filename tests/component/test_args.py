@@ -29,6 +29,7 @@ def test_defaults_are_valid():
         "$default",
         "sendmessage",
         "history",  # replay after a reconnect: one-way, frames by POST
+        "members",  # who is in a room: a reply route
         "subscribe",  # several rooms per connection: two built-in reply routes
         "unsubscribe",
         "reply",  # a device's answer to a server request: one-way, errors by POST

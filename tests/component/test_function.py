@@ -71,5 +71,6 @@ def test_roles_trust_only_lambda(chat_recording):
 
 def test_every_function_has_its_own_role(chat_recording):
     roles = [fn.inputs["role"] for fn in chat_recording.of_type("aws:lambda/function:Function")]
-    # 9 routes (subscribe, unsubscribe, reply and history joined the 5) and the authorizer
-    assert len(roles) == len(set(roles)) == 10
+    # 10 routes (subscribe, unsubscribe, reply, history and members joined the 5) and the
+    # authorizer
+    assert len(roles) == len(set(roles)) == 11

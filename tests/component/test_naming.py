@@ -51,9 +51,9 @@ def test_every_auto_named_physical_name_fits_at_the_limits(longest):
         assert len(physical) == len(resource.name) + naming.AUTONAME_SUFFIX
         assert len(physical) <= limit, (resource.type, physical)
         checked += 1
-    # 13 functions (9 built-in, 3 extra, the authorizer) with role, policy and permission,
+    # 14 functions (10 built-in, 3 extra, the authorizer) with role, policy and permission,
     # and the publish grant's policy
-    assert checked == 13 * 4 + 1
+    assert checked == 14 * 4 + 1
 
 
 def test_long_route_keys_keep_distinct_names(longest):

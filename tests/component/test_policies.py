@@ -58,6 +58,18 @@ def test_subscribe_and_unsubscribe_only_update_the_row_and_write_memberships(cha
         }
 
 
+def test_members_reads_the_callers_row_the_room_index_and_the_members_rows(chat_recording):
+    """GetItem (the caller's row), BatchGetItem (the members' users), Query on the room index;
+    it writes nothing, and @connections only for an expired token."""
+    table, execution, logs = _arns(chat_recording, "members")
+    assert _statements(chat_recording, "members") == {
+        ("logs:CreateLogStream", "logs:PutLogEvents"): [f"{logs}:*"],
+        ("dynamodb:GetItem", "dynamodb:BatchGetItem"): [table],
+        ("dynamodb:Query",): [f"{table}/index/room-index"],
+        ("execute-api:ManageConnections",): _post_and_delete(execution),
+    }
+
+
 def test_history_reads_the_callers_row_the_room_history_and_posts(chat_recording):
     """GetItem on the caller's row (members only), GetItem + Query on the history table,
     POST for the replayed frames; it writes nothing."""

@@ -32,8 +32,11 @@ def test_route_integration_function_permission_wiring(chat_recording, route_key,
     assert permission.inputs["sourceArn"] == f"{api.outputs['executionArn']}/live/{route_key}"
 
 
-def test_only_connect_is_authorized_and_only_ping_default_and_subscriptions_reply(chat_recording):
-    """subscribe and unsubscribe answer through a route response, as ping and $default do."""
+def test_only_connect_is_authorized_and_only_ping_default_subscriptions_members_reply(
+    chat_recording,
+):
+    """subscribe, unsubscribe and members answer through a route response, as ping and
+    $default do; reply and history post their frames."""
     rec = chat_recording
     authorizer = rec.named("chat-authorizer")
     for route_key, role in ROUTES.items():
@@ -44,7 +47,7 @@ def test_only_connect_is_authorized_and_only_ping_default_and_subscriptions_repl
         else:
             assert route.inputs["authorizationType"] == "NONE"
             assert "authorizerId" not in route.inputs
-        replies = route_key in ("ping", "$default", "subscribe", "unsubscribe")
+        replies = route_key in ("ping", "$default", "subscribe", "unsubscribe", "members")
         assert (route.inputs.get("routeResponseSelectionExpression") == "$default") is replies
     responses = rec.of_type("aws:apigatewayv2/routeResponse:RouteResponse")
     assert {r.inputs["routeId"] for r in responses} == {
@@ -52,6 +55,7 @@ def test_only_connect_is_authorized_and_only_ping_default_and_subscriptions_repl
         rec.named("chat-default-route").id,
         rec.named("chat-subscribe-route").id,
         rec.named("chat-unsubscribe-route").id,
+        rec.named("chat-members-route").id,
     }
 
 

@@ -12,8 +12,8 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from realtime_socket.contract import Table
-from realtime_socket.handlers import messages, settings
+from realtime_socket.contract import Env, Table
+from realtime_socket.handlers import clients, messages, settings
 from realtime_socket.local.tables import create_table
 from realtime_socket.local.worker import LambdaLogHandler
 from realtime_socket.tools.recording import Recording
@@ -116,3 +116,48 @@ def lambda_log() -> Iterator[LambdaLog]:
     yield log
     root.removeHandler(log.handler)
     root.setLevel(level)
+
+
+class ClosingConnections(ScriptedConnections):
+    """The scripted @connections endpoint, recording DELETEs (answered 204)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.deleted: list[str] = []
+
+    def delete_connection(self, namespace: str, stage: str, cid: str) -> int:
+        self.deleted.append(cid)
+        return 204
+
+
+@pytest.fixture
+def deployed(
+    table: tuple[Any, settings.Settings], monkeypatch: pytest.MonkeyPatch
+) -> Iterator[ClosingConnections]:
+    """The routes' Lambda entry points (``handler``) wired to the moto tables and a recording
+    @connections endpoint, through the environment and ``clients``, as on Lambda."""
+    db, cfg = table
+    scripted = ClosingConnections()
+    management = boto3.client(
+        "apigatewaymanagementapi",
+        endpoint_url=scripted.endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="local",
+        aws_secret_access_key="local",
+    )
+    clients.set_clients(
+        dynamodb=db,
+        **{
+            f"connections:{scripted.endpoint}": scripted.api(),
+            f"management:{scripted.endpoint}": management,
+        },
+    )
+    for name, value in (
+        (Env.TABLE_NAME, cfg.table_name),
+        (Env.HISTORY_TABLE_NAME, cfg.history_table),
+        (Env.MANAGEMENT_ENDPOINT, scripted.endpoint),
+    ):
+        monkeypatch.setenv(name, value)
+    yield scripted
+    clients.reset()
+    scripted.close()

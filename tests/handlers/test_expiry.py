@@ -4,15 +4,12 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 from typing import Any
 
-import boto3
 import pytest
 
-from realtime_socket.contract import TOKEN_EXPIRES_CONTEXT_KEY, Env, Table
+from realtime_socket.contract import TOKEN_EXPIRES_CONTEXT_KEY, Table
 from realtime_socket.handlers import (
-    clients,
     connect,
     default,
     expiry,
@@ -23,51 +20,10 @@ from realtime_socket.handlers import (
     subscribe,
     unsubscribe,
 )
-from tests.support.helpers import FakeContext, ScriptedConnections, load_event, table_items
+from tests.handlers.conftest import ClosingConnections
+from tests.support.helpers import FakeContext, load_event, table_items
 
 ROUTES = [sendmessage, subscribe, unsubscribe, history, reply, ping, default]
-
-
-class ClosingConnections(ScriptedConnections):
-    """The scripted @connections endpoint, recording DELETEs (answered 204)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.deleted: list[str] = []
-
-    def delete_connection(self, namespace: str, stage: str, cid: str) -> int:
-        self.deleted.append(cid)
-        return 204
-
-
-@pytest.fixture
-def closing(table: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[ClosingConnections]:
-    """Every route's entry point wired to the moto table and a recording endpoint."""
-    db, cfg = table
-    scripted = ClosingConnections()
-    management = boto3.client(
-        "apigatewaymanagementapi",
-        endpoint_url=scripted.endpoint,
-        region_name="us-east-1",
-        aws_access_key_id="local",
-        aws_secret_access_key="local",
-    )
-    clients.set_clients(
-        dynamodb=db,
-        **{
-            f"connections:{scripted.endpoint}": scripted.api(),
-            f"management:{scripted.endpoint}": management,
-        },
-    )
-    for name, value in (
-        (Env.TABLE_NAME, cfg.table_name),
-        (Env.HISTORY_TABLE_NAME, cfg.history_table),
-        (Env.MANAGEMENT_ENDPOINT, scripted.endpoint),
-    ):
-        monkeypatch.setenv(name, value)
-    yield scripted
-    clients.reset()
-    scripted.close()
 
 
 def _event(expires: object, body: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -117,7 +73,7 @@ def test_connect_ends_the_rows_at_the_tokens_exp(table: Any) -> None:
 
 @pytest.mark.parametrize("route", ROUTES, ids=lambda m: m.__name__.rsplit(".", 1)[-1])
 def test_an_expired_connections_frame_is_refused_and_the_connection_closed(
-    closing: ClosingConnections, route: Any
+    deployed: ClosingConnections, route: Any
 ) -> None:
     """Every route's entry point: token_expired to the caller, then DELETE @connections;
     the route itself never runs (nothing sent to the room, no answer body)."""
@@ -125,13 +81,13 @@ def test_an_expired_connections_frame_is_refused_and_the_connection_closed(
     cid = event["requestContext"]["connectionId"]
     answer = route.handler(event, FakeContext())
     assert answer == {"statusCode": 200}
-    assert [frame["code"] for frame in closing.frames(cid)] == ["token_expired"]
-    assert set(closing.posts) == {cid}
-    assert closing.deleted == [cid]
+    assert [frame["code"] for frame in deployed.frames(cid)] == ["token_expired"]
+    assert set(deployed.posts) == {cid}
+    assert deployed.deleted == [cid]
 
 
-def test_a_live_token_runs_the_route(closing: ClosingConnections) -> None:
+def test_a_live_token_runs_the_route(deployed: ClosingConnections) -> None:
     """Before exp the wrapped entry point is the route: ping answers pong, nothing closed."""
     answer = ping.handler(_event(int(time.time()) + 60), FakeContext())
     assert json.loads(answer["body"]) == {"type": "pong"}
-    assert closing.deleted == [] and closing.posts == {}
+    assert deployed.deleted == [] and deployed.posts == {}

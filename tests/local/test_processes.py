@@ -26,9 +26,9 @@ from tests.support.helpers import ROOT
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 
-#: One namespace: 10 functions (9 routes since subscribe, unsubscribe, reply and history,
-#: and the authorizer), each prewarmed into one worker, and the moto server.
-FUNCTIONS = 10
+#: One namespace: 11 functions (10 routes since subscribe, unsubscribe, reply, history and
+#: members, and the authorizer), each prewarmed into one worker, and the moto server.
+FUNCTIONS = 11
 EXPECTED_CHILDREN = FUNCTIONS + 1
 
 

@@ -15,6 +15,9 @@ ROUTES = {
     "sendmessage": "sendmessage",
     "subscribe": "subscribe",
     "unsubscribe": "unsubscribe",
+    "history": "history",
+    "members": "members",
+    "reply": "reply",
     "ping": "ping",
 }
 
