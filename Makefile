@@ -33,6 +33,7 @@ bench: $(STAMP)
 	$(PY) -m bench.program
 	$(PY) -m bench.runtime
 	$(PY) -m bench.churn
+	$(PY) -m bench.resume
 	$(PY) -m bench.authorizer
 
 # CI: every benchmark at a tiny size, only to prove it still runs.
@@ -42,4 +43,5 @@ bench-smoke: $(STAMP)
 	$(PY) -m bench.program --quick
 	$(PY) -m bench.runtime --quick
 	$(PY) -m bench.churn --quick
+	$(PY) -m bench.resume --quick
 	$(PY) -m bench.authorizer --quick
