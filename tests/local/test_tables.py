@@ -22,7 +22,8 @@ def model(chat_recording) -> LocalModel:
 
 def test_create_table_request_follows_the_declaration(model):
     """Key, attributes and the room index come from the recorded table."""
-    request = create_table_request(model.tables[0])
+    (connections,) = [t for t in model.tables if t.name == "chat-connections-table"]
+    request = create_table_request(connections)
     assert request["KeySchema"] == [{"AttributeName": Table.CONNECTION_ID, "KeyType": "HASH"}]
     indexes = {i["IndexName"]: i for i in request["GlobalSecondaryIndexes"]}
     assert indexes[Table.ROOM_INDEX]["Projection"]["ProjectionType"] in ("KEYS_ONLY", "INCLUDE")
