@@ -20,7 +20,7 @@ from collections.abc import Callable
 from typing import Any
 
 from realtime_socket.contract import TOKEN_EXPIRES_CONTEXT_KEY
-from realtime_socket.handlers import clients, events, protocol, settings
+from realtime_socket.handlers import events, protocol, settings
 from realtime_socket.handlers.observability import event_log
 
 __all__ = ["close_expired", "refuse_expired", "token_expired", "token_expires"]
@@ -61,6 +61,10 @@ def refuse_expired(handler: Handler) -> Handler:
     def checked(event: events.Event, context: object) -> dict[str, Any]:
         if not token_expired(event):
             return handler(event, context)
+        # Imported here, on the rare expired path: ping and $default stay free of boto3's
+        # import time on a cold start (bench/coldstart.py).
+        from realtime_socket.handlers import clients
+
         with event_log(event) as log:
             log.set(outcome="rejected", reason="token_expired")
             cfg = settings.load()
