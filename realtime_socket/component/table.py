@@ -3,6 +3,8 @@ index."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pulumi_aws as aws
 
 from realtime_socket.component.args import ResolvedArgs
@@ -29,6 +31,22 @@ def _index(name: str, key: str) -> aws.dynamodb.TableGlobalSecondaryIndexArgs:
     )
 
 
+def _kept(scope: Scope, cfg: ResolvedArgs) -> dict[str, Any]:
+    """What both tables share: on-demand billing, TTL on ``ttl`` (both name it so),
+    encryption, the backup and deletion switches of ``table``, the namespace's tags."""
+    return {
+        "billing_mode": "PAY_PER_REQUEST",
+        "ttl": aws.dynamodb.TableTtlArgs(attribute_name=Table.TTL, enabled=True),
+        "server_side_encryption": aws.dynamodb.TableServerSideEncryptionArgs(enabled=True),
+        "point_in_time_recovery": aws.dynamodb.TablePointInTimeRecoveryArgs(
+            enabled=cfg.table.point_in_time_recovery
+        ),
+        "deletion_protection_enabled": cfg.table.deletion_protection,
+        "tags": scope.tags,
+        "opts": scope.opts(),
+    }
+
+
 def connections_table(scope: Scope, cfg: ResolvedArgs) -> aws.dynamodb.Table:
     """On-demand, encrypted, with TTL; a room index and a user index.
 
@@ -39,21 +57,13 @@ def connections_table(scope: Scope, cfg: ResolvedArgs) -> aws.dynamodb.Table:
     keys = [Table.CONNECTION_ID, Table.ROOM_ID, Table.USER_ID]
     return aws.dynamodb.Table(
         f"{scope.name}-connections-table",
-        billing_mode="PAY_PER_REQUEST",
         hash_key=Table.CONNECTION_ID,
         attributes=[aws.dynamodb.TableAttributeArgs(name=key, type="S") for key in keys],
         global_secondary_indexes=[
             _index(Table.ROOM_INDEX, Table.ROOM_ID),
             _index(Table.USER_INDEX, Table.USER_ID),
         ],
-        ttl=aws.dynamodb.TableTtlArgs(attribute_name=Table.TTL, enabled=True),
-        server_side_encryption=aws.dynamodb.TableServerSideEncryptionArgs(enabled=True),
-        point_in_time_recovery=aws.dynamodb.TablePointInTimeRecoveryArgs(
-            enabled=cfg.table.point_in_time_recovery
-        ),
-        deletion_protection_enabled=cfg.table.deletion_protection,
-        tags=scope.tags,
-        opts=scope.opts(),
+        **_kept(scope, cfg),
     )
 
 
@@ -62,19 +72,11 @@ def history_table(scope: Scope, cfg: ResolvedArgs) -> aws.dynamodb.Table:
     strongly consistent Query reads a room's messages in seq order; TTL ends retention."""
     return aws.dynamodb.Table(
         f"{scope.name}-history-table",
-        billing_mode="PAY_PER_REQUEST",
         hash_key=History.ROOM_ID,
         range_key=History.SEQ,
         attributes=[
             aws.dynamodb.TableAttributeArgs(name=History.ROOM_ID, type="S"),
             aws.dynamodb.TableAttributeArgs(name=History.SEQ, type="N"),
         ],
-        ttl=aws.dynamodb.TableTtlArgs(attribute_name=History.TTL, enabled=True),
-        server_side_encryption=aws.dynamodb.TableServerSideEncryptionArgs(enabled=True),
-        point_in_time_recovery=aws.dynamodb.TablePointInTimeRecoveryArgs(
-            enabled=cfg.table.point_in_time_recovery
-        ),
-        deletion_protection_enabled=cfg.table.deletion_protection,
-        tags=scope.tags,
-        opts=scope.opts(),
+        **_kept(scope, cfg),
     )
