@@ -5,17 +5,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from typing import Any
-from urllib.parse import quote
 
 import pytest
 from websockets.sync.client import ClientConnection, connect
 
-from realtime_socket.local import devtokens
 from realtime_socket.local.model import build
 from tests.support.helpers import eventually
 from tests.support.runtime_harness import RunningRuntime
 from tests.support.stack_project import run_stack
-from tests.support.ws_client import recv_json, send
+from tests.support.ws_client import ask
 
 
 @pytest.fixture(scope="module")
@@ -28,19 +26,8 @@ def dev_rt(tmp_path_factory) -> Iterator[RunningRuntime]:
     output.close()
 
 
-def _url(rt: RunningRuntime, namespace: str, room: str | None = None, **mint_args: Any) -> str:
-    token = devtokens.mint(rt.runtime.model, namespace, **mint_args)
-    query = f"room_id={quote(room)}&" if room is not None else ""
-    return f"{rt.runtime.ws_url(namespace)}?{query}token={token}"
-
-
-def _ask(ws: ClientConnection, frame: dict[str, Any]) -> dict[str, Any]:
-    send(ws, frame)
-    return recv_json(ws)
-
-
 def _members(ws: ClientConnection, room: str) -> dict[str, Any]:
-    return _ask(ws, {"action": "members", "room": room})
+    return ask(ws, {"action": "members", "room": room})
 
 
 def test_members_counts_each_users_connections_and_follows_a_close(dev_rt):
@@ -48,11 +35,11 @@ def test_members_counts_each_users_connections_and_follows_a_close(dev_rt):
     sockets closes, bob's count drops to 1."""
     room = "members-e2e"
     with (
-        connect(_url(dev_rt, "chat", room, sub="m-bob")) as bob1,
-        connect(_url(dev_rt, "chat", room, sub="m-alice")) as alice,
+        connect(dev_rt.dev_url("chat", room, sub="m-bob")) as bob1,
+        connect(dev_rt.dev_url("chat", room, sub="m-alice")) as alice,
     ):
-        with connect(_url(dev_rt, "chat", sub="m-bob")) as bob2:
-            assert _ask(bob2, {"action": "subscribe", "room": room})["type"] == "subscribed"
+        with connect(dev_rt.dev_url("chat", sub="m-bob")) as bob2:
+            assert ask(bob2, {"action": "subscribe", "room": room})["type"] == "subscribed"
             expected = [
                 {"user": "m-alice", "connections": 1},
                 {"user": "m-bob", "connections": 2},
@@ -67,8 +54,8 @@ def test_members_counts_each_users_connections_and_follows_a_close(dev_rt):
 def test_members_of_a_room_you_are_not_in_is_not_subscribed(dev_rt):
     """Asking for another room's members: an error frame with not_subscribed, no list."""
     with (
-        connect(_url(dev_rt, "chat", "members-private", sub="m-insider")) as insider,
-        connect(_url(dev_rt, "chat", "members-public", sub="m-outsider")) as outsider,
+        connect(dev_rt.dev_url("chat", "members-private", sub="m-insider")) as insider,
+        connect(dev_rt.dev_url("chat", "members-public", sub="m-outsider")) as outsider,
     ):
         assert _members(insider, "members-private")["members"] == [
             {"user": "m-insider", "connections": 1}

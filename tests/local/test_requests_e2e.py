@@ -11,7 +11,6 @@ import time
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
-from urllib.parse import quote
 
 import pytest
 from websockets.asyncio.client import connect as connect_async
@@ -19,7 +18,6 @@ from websockets.sync.client import ClientConnection, connect
 
 from realtime_socket.contract import MAX_FRAME_BYTES, MAX_REPLY_BYTES, Table
 from realtime_socket.handlers import connections
-from realtime_socket.local import devtokens
 from realtime_socket.local.model import build
 from realtime_socket.publish import NotConnected, Publisher, PublishResult
 from tests.support.helpers import eventually, memberships, table_items
@@ -58,16 +56,10 @@ def publisher(dev_rt: RunningRuntime, monkeypatch: pytest.MonkeyPatch) -> Iterat
         yield made
 
 
-def _url(rt: RunningRuntime, namespace: str, room: str | None = None, **mint_args: Any) -> str:
-    token = devtokens.mint(rt.runtime.model, namespace, **mint_args)
-    query = f"room_id={quote(room)}&" if room is not None else ""
-    return f"{rt.runtime.ws_url(namespace)}?{query}token={token}"
-
-
 def _device(rt: RunningRuntime, sub: str, room: str | None = None) -> ClientConnection:
     """A telemetry connection of ``sub``, in ``room`` (granted by its token) or in none."""
     rooms = [room] if room is not None else None
-    return connect(_url(rt, "telemetry", room, sub=sub, rooms=rooms))
+    return connect(rt.dev_url("telemetry", room, sub=sub, rooms=rooms))
 
 
 def _request_frame(ws: ClientConnection) -> dict[str, Any]:
@@ -108,7 +100,7 @@ def test_send_to_user_reaches_every_connection_of_that_user_and_nobody_else(
         _device(dev_rt, "device-42", "device-42") as in_room,
         _device(dev_rt, "device-42") as no_room,
         _device(dev_rt, "device-43", "device-42") as room_mate,
-        connect(_url(dev_rt, "chat", sub="device-42")) as chat_namesake,
+        connect(dev_rt.dev_url("chat", sub="device-42")) as chat_namesake,
     ):
         result = publisher.send_to_user("device-42", {"cmd": "reboot"})
         assert result == PublishResult(delivered=2, gone=0, failed=0)
@@ -257,7 +249,7 @@ def test_request_async_runs_inside_an_event_loop_and_request_refuses_to(
     request_async waits off the loop while a device on the same loop answers."""
 
     async def scenario() -> Any:
-        async with connect_async(_url(dev_rt, "telemetry", sub="sensor-7")) as device:
+        async with connect_async(dev_rt.dev_url("telemetry", sub="sensor-7")) as device:
             with pytest.raises(RuntimeError, match="request_async"):
                 publisher.request("sensor-7", "sync?", timeout=5.0)
             with pytest.raises(TimeoutError):

@@ -8,7 +8,6 @@ import json
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import quote
 
 import pytest
 from websockets.sync.client import connect
@@ -31,11 +30,6 @@ def dev_rt(tmp_path_factory) -> Iterator[RunningRuntime]:
     output.close()
 
 
-def _url(rt: RunningRuntime, namespace: str, room: str, **mint_args) -> str:
-    token = devtokens.mint(rt.runtime.model, namespace, **mint_args)
-    return f"{rt.runtime.ws_url(namespace)}?room_id={quote(room)}&token={token}"
-
-
 def _joined(url: str, room: str) -> None:
     """Connect, send, and get the message back from ``room``: the connection is in it."""
     with connect(url) as ws:
@@ -46,12 +40,12 @@ def _joined(url: str, room: str) -> None:
 
 def test_a_room_the_token_names_is_joined(dev_rt):
     """telemetry: a token whose rooms claim lists the room exactly connects and talks."""
-    _joined(_url(dev_rt, "telemetry", "device-42", sub="d42", rooms=["device-42"]), "device-42")
+    _joined(dev_rt.dev_url("telemetry", "device-42", sub="d42", rooms=["device-42"]), "device-42")
 
 
 def test_a_room_matching_a_pattern_is_joined(dev_rt):
     """telemetry: ``team-7*`` admits ``team-7:ops``."""
-    url = _url(dev_rt, "telemetry", "team-7:ops", sub="ann", rooms=["lobby", "team-7*"])
+    url = dev_rt.dev_url("telemetry", "team-7:ops", sub="ann", rooms=["lobby", "team-7*"])
     _joined(url, "team-7:ops")
 
 
@@ -66,18 +60,18 @@ def test_a_room_matching_a_pattern_is_joined(dev_rt):
 )
 def test_a_room_the_token_does_not_grant_is_refused_with_403(dev_rt, room, claims):
     """telemetry: not granted, no claim, or a malformed claim: the handshake is 403."""
-    url = _url(dev_rt, "telemetry", room, sub="mallory", claims=claims)
+    url = dev_rt.dev_url("telemetry", room, sub="mallory", claims=claims)
     assert handshake_status(url) == 403
 
 
 def test_an_invalid_room_id_is_still_400(dev_rt):
     """The room id is checked before the grants: 400, even for a token granting every room."""
-    assert handshake_status(_url(dev_rt, "telemetry", "a/b", rooms=["*"])) == 400
+    assert handshake_status(dev_rt.dev_url("telemetry", "a/b", rooms=["*"])) == 400
 
 
 def test_chat_rooms_stay_open(dev_rt):
     """chat sets no rooms_claim: a token without one joins any room, as the quick start does."""
-    with connect(_url(dev_rt, "chat", "any-room-at-all", sub="alice")) as ws:
+    with connect(dev_rt.dev_url("chat", "any-room-at-all", sub="alice")) as ws:
         assert ws.response is not None and ws.response.status_code == 101
 
 
@@ -87,7 +81,7 @@ def test_refusals_are_logged_with_the_reason_but_never_the_token_or_rooms(dev_rt
     token = devtokens.mint(dev_rt.runtime.model, "telemetry", sub="eve", claims={"rooms": 7})
     url = f"{dev_rt.runtime.ws_url('telemetry')}?room_id=secret-room-x&token={token}"
     assert handshake_status(url) == 403
-    listed = _url(dev_rt, "telemetry", "elsewhere", sub="eve", rooms=["hidden-room-y"])
+    listed = dev_rt.dev_url("telemetry", "elsewhere", sub="eve", rooms=["hidden-room-y"])
     assert handshake_status(listed) == 403
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:

@@ -10,18 +10,16 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 import pytest
 from websockets.sync.client import ClientConnection, connect
 
 from realtime_socket.contract import DEFAULT_MAX_ROOMS_PER_CONNECTION, Table
-from realtime_socket.local import devtokens
 from realtime_socket.local.model import build
 from tests.support.helpers import eventually, memberships, row_rooms, table_items
 from tests.support.runtime_harness import RunningRuntime
 from tests.support.stack_project import run_stack
-from tests.support.ws_client import assert_silent, recv_json, send
+from tests.support.ws_client import ask, assert_silent, recv_json, send
 
 
 def _runtime(tmp_path_factory: Any, name: str, **options: Any) -> RunningRuntime:
@@ -50,19 +48,8 @@ def lossy_rt(tmp_path_factory) -> Iterator[RunningRuntime]:
     running.handler_file.close()  # type: ignore[attr-defined]
 
 
-def _url(rt: RunningRuntime, namespace: str, room: str | None = None, **mint_args: Any) -> str:
-    token = devtokens.mint(rt.runtime.model, namespace, **mint_args)
-    query = f"room_id={quote(room)}&" if room is not None else ""
-    return f"{rt.runtime.ws_url(namespace)}?{query}token={token}"
-
-
-def _ask(ws: ClientConnection, frame: dict[str, Any]) -> dict[str, Any]:
-    send(ws, frame)
-    return recv_json(ws)
-
-
 def _sub(ws: ClientConnection, room: str) -> dict[str, Any]:
-    return _ask(ws, {"action": "subscribe", "room": room})
+    return ask(ws, {"action": "subscribe", "room": room})
 
 
 def _cid(rt: RunningRuntime, namespace: str, user: str) -> str:
@@ -83,9 +70,9 @@ def _vanish(rt: RunningRuntime, ws: ClientConnection) -> None:
 def test_several_rooms_on_one_connection_and_no_message_crosses_rooms(dev_rt):
     """One socket in two rooms hears both; each message reaches only the room it names."""
     with (
-        connect(_url(dev_rt, "chat", sub="multi")) as multi,
-        connect(_url(dev_rt, "chat", "alpha", sub="in-alpha")) as alpha,
-        connect(_url(dev_rt, "chat", "beta", sub="in-beta")) as beta,
+        connect(dev_rt.dev_url("chat", sub="multi")) as multi,
+        connect(dev_rt.dev_url("chat", "alpha", sub="in-alpha")) as alpha,
+        connect(dev_rt.dev_url("chat", "beta", sub="in-beta")) as beta,
     ):
         assert _sub(multi, "alpha") == {"type": "subscribed", "room": "alpha", "seq": 0}
         assert _sub(multi, "beta") == {"type": "subscribed", "room": "beta", "seq": 0}
@@ -104,8 +91,8 @@ def test_several_rooms_on_one_connection_and_no_message_crosses_rooms(dev_rt):
 def test_no_message_crosses_namespaces(dev_rt):
     """The same room name in chat and telemetry: a chat message never reaches telemetry."""
     with (
-        connect(_url(dev_rt, "chat", sub="c1")) as chat,
-        connect(_url(dev_rt, "telemetry", sub="t1", rooms=["shared"])) as tele,
+        connect(dev_rt.dev_url("chat", sub="c1")) as chat,
+        connect(dev_rt.dev_url("telemetry", sub="t1", rooms=["shared"])) as tele,
     ):
         assert _sub(chat, "shared")["type"] == "subscribed"
         assert _sub(tele, "shared")["type"] == "subscribed"
@@ -117,19 +104,19 @@ def test_no_message_crosses_namespaces(dev_rt):
 def test_every_frame_and_error_code(dev_rt):
     """Every frame and error code of the protocol, on one connection."""
     with (
-        connect(_url(dev_rt, "chat", sub="proto")) as ws,
-        connect(_url(dev_rt, "chat", "gamma", sub="other")) as other,
+        connect(dev_rt.dev_url("chat", sub="proto")) as ws,
+        connect(dev_rt.dev_url("chat", "gamma", sub="other")) as other,
     ):
-        assert _ask(ws, {"action": "sendmessage", "data": 1})["code"] == "missing_room"
+        assert ask(ws, {"action": "sendmessage", "data": 1})["code"] == "missing_room"
         assert _sub(ws, "gamma")["type"] == "subscribed"
         assert _sub(ws, "gamma") == {"type": "subscribed", "room": "gamma", "seq": 0}  # idempotent
         assert _sub(ws, "delta")["type"] == "subscribed"
-        assert _ask(ws, {"action": "sendmessage", "data": 1})["code"] == "missing_room"
-        unsub = _ask(ws, {"action": "unsubscribe", "room": "gamma"})
+        assert ask(ws, {"action": "sendmessage", "data": 1})["code"] == "missing_room"
+        unsub = ask(ws, {"action": "unsubscribe", "room": "gamma"})
         assert unsub == {"type": "unsubscribed", "room": "gamma"}
-        never = _ask(ws, {"action": "unsubscribe", "room": "never-joined"})
+        never = ask(ws, {"action": "unsubscribe", "room": "never-joined"})
         assert never == {"type": "unsubscribed", "room": "never-joined"}
-        sent = _ask(ws, {"action": "sendmessage", "room": "gamma", "data": 1})
+        sent = ask(ws, {"action": "sendmessage", "room": "gamma", "data": 1})
         assert sent["code"] == "not_subscribed"
         send(other, {"action": "sendmessage", "data": "after unsubscribe"})
         assert recv_json(other)["data"] == "after unsubscribe"
@@ -137,8 +124,8 @@ def test_every_frame_and_error_code(dev_rt):
         for bad in ("", "a/b", "a|b", "x" * 129, 7):
             frame = _sub(ws, bad)  # type: ignore[arg-type]
             assert (frame["type"], frame["code"]) == ("error", "invalid_room")
-        assert set(_ask(ws, {"action": "unsubscribe"})) == {"type", "code", "message"}
-        frame = _ask(ws, {"action": "sendmessage", "data": 2})  # delta is its only room now
+        assert set(ask(ws, {"action": "unsubscribe"})) == {"type", "code", "message"}
+        frame = ask(ws, {"action": "sendmessage", "data": 2})  # delta is its only room now
         assert (frame["type"], frame["room"]) == ("message", "delta")
 
 
@@ -148,7 +135,7 @@ def test_every_frame_and_error_code(dev_rt):
 def test_a_room_with_control_characters_is_invalid_room_and_writes_nothing(dev_rt, room):
     """Control characters in a subscribe's room: invalid_room; the row's set stays empty."""
     user = f"ctl-{room.encode().hex()}"
-    with connect(_url(dev_rt, "chat", sub=user)) as ws:
+    with connect(dev_rt.dev_url("chat", sub=user)) as ws:
         frame = _sub(ws, room)
         assert (frame["type"], frame["code"]) == ("error", "invalid_room")
         cid = _cid(dev_rt, "chat", user)
@@ -159,7 +146,7 @@ def test_a_room_with_control_characters_is_invalid_room_and_writes_nothing(dev_r
 
 def test_forbidden_by_the_rooms_claim_at_subscribe(dev_rt):
     """telemetry: exact and pattern grants subscribe; anything else is forbidden, not joined."""
-    url = _url(dev_rt, "telemetry", sub="ann", rooms=["device-42", "team-7*"])
+    url = dev_rt.dev_url("telemetry", sub="ann", rooms=["device-42", "team-7*"])
     with connect(url) as ws:
         assert _sub(ws, "device-42")["type"] == "subscribed"
         assert _sub(ws, "team-7:ops")["type"] == "subscribed"
@@ -170,13 +157,13 @@ def test_forbidden_by_the_rooms_claim_at_subscribe(dev_rt):
             "device-42",
             "team-7:ops",
         }
-    with connect(_url(dev_rt, "telemetry", sub="noclaim", claims={})) as ws:
+    with connect(dev_rt.dev_url("telemetry", sub="noclaim", claims={})) as ws:
         assert _sub(ws, "device-42")["code"] == "forbidden"  # no claim while one is required
 
 
 def test_a_subscribe_storm_past_the_limit_is_too_many_rooms_and_state_stays_consistent(dev_rt):
     """25 subscribes past the default 20: too_many_rooms, and set and memberships agree."""
-    with connect(_url(dev_rt, "chat", "storm-0", sub="stormer")) as ws:
+    with connect(dev_rt.dev_url("chat", "storm-0", sub="stormer")) as ws:
         for i in range(1, 26):
             send(ws, {"action": "subscribe", "room": f"storm-{i}"})
         answers = [recv_json(ws) for _ in range(25)]
@@ -190,7 +177,7 @@ def test_a_subscribe_storm_past_the_limit_is_too_many_rooms_and_state_stays_cons
         assert rooms == {f"storm-{i}" for i in range(limit)}
         assert {room for c, room in memberships(db, table) if c == cid} == rooms
         assert _sub(ws, "storm-3")["type"] == "subscribed"  # a held room still succeeds
-        assert _ask(ws, {"action": "unsubscribe", "room": "storm-3"})["type"] == "unsubscribed"
+        assert ask(ws, {"action": "unsubscribe", "room": "storm-3"})["type"] == "unsubscribed"
         assert _sub(ws, "storm-99")["type"] == "subscribed"  # a freed slot can be reused
 
 
@@ -198,8 +185,8 @@ def test_one_room_clients_work_unchanged(dev_rt):
     """``?room_id=`` plus ``sendmessage`` without ``room``: today's clients, today's frames
     (plus ``seq``, an added field old clients ignore)."""
     with (
-        connect(_url(dev_rt, "chat", "classic", sub="old-1")) as one,
-        connect(_url(dev_rt, "chat", "classic", sub="old-2")) as two,
+        connect(dev_rt.dev_url("chat", "classic", sub="old-1")) as one,
+        connect(dev_rt.dev_url("chat", "classic", sub="old-2")) as two,
     ):
         send(one, {"action": "sendmessage", "data": {"text": "hi"}})
         for ws in (one, two):
@@ -215,7 +202,7 @@ def test_one_room_clients_work_unchanged(dev_rt):
 def test_disconnect_removes_the_row_and_every_membership(dev_rt):
     """A connection in three rooms closes: its row and its three memberships are deleted."""
     db, table = dev_rt.dynamodb(), dev_rt.table_name("chat")
-    with connect(_url(dev_rt, "chat", "d-1", sub="leaver")) as ws:
+    with connect(dev_rt.dev_url("chat", "d-1", sub="leaver")) as ws:
         for room in ("d-2", "d-3"):
             assert _sub(ws, room)["type"] == "subscribed"
         cid = _cid(dev_rt, "chat", "leaver")
@@ -226,8 +213,8 @@ def test_disconnect_removes_the_row_and_every_membership(dev_rt):
 def test_a_lost_disconnect_is_cleaned_by_the_next_broadcast(lossy_rt):
     """$disconnect lost: the next broadcast's 410 removes the row and all its memberships."""
     db, table = lossy_rt.dynamodb(), lossy_rt.table_name("chat")
-    with connect(_url(lossy_rt, "chat", "l-1", sub="stayer")) as stay:
-        ghost = connect(_url(lossy_rt, "chat", "l-1", sub="ghost"), legacy=True)
+    with connect(lossy_rt.dev_url("chat", "l-1", sub="stayer")) as stay:
+        ghost = connect(lossy_rt.dev_url("chat", "l-1", sub="ghost"), legacy=True)
         for room in ("l-2", "l-3"):
             assert _sub(ghost, room)["type"] == "subscribed"
         ghost_id = _cid(lossy_rt, "chat", "ghost")
@@ -249,8 +236,8 @@ def test_a_lost_disconnect_is_cleaned_by_the_next_broadcast(lossy_rt):
 def test_an_expired_membership_is_not_posted_to(lossy_rt):
     """TTL covers a lost $disconnect: an expired membership is not even posted to."""
     db, table = lossy_rt.dynamodb(), lossy_rt.table_name("chat")
-    with connect(_url(lossy_rt, "chat", "t-1", sub="live-one")) as live:
-        ghost = connect(_url(lossy_rt, "chat", "t-1", sub="expired-one"), legacy=True)
+    with connect(lossy_rt.dev_url("chat", "t-1", sub="live-one")) as live:
+        ghost = connect(lossy_rt.dev_url("chat", "t-1", sub="expired-one"), legacy=True)
         ghost_id = _cid(lossy_rt, "chat", "expired-one")
         _vanish(lossy_rt, ghost)
         past = str(int(time.time()) - 1)

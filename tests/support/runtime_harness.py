@@ -7,12 +7,14 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import boto3
 import pulumi
 
 from realtime_socket import RealtimeSocket
 from realtime_socket.contract import Env
+from realtime_socket.local import devtokens
 from realtime_socket.local.clock import ManualClock
 from realtime_socket.local.model import LocalModel, build
 from realtime_socket.local.server import LocalRuntime, RuntimeOptions
@@ -71,6 +73,13 @@ class RunningRuntime:
 
     def call(self, coroutine: Any, timeout: float = 60) -> Any:
         return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(timeout)
+
+    def dev_url(self, namespace: str, room: str | None = None, **mint_args: Any) -> str:
+        """``namespace``'s URL, in ``room`` if given, with a token the runtime's own
+        development signing mints (``devtokens.mint``: ``sub``, ``rooms``, ``ttl_seconds``)."""
+        token = devtokens.mint(self.runtime.model, namespace, **mint_args)
+        query = f"room_id={quote(room)}&" if room is not None else ""
+        return f"{self.runtime.ws_url(namespace)}?{query}token={token}"
 
     def url(
         self, namespace: str = "chat", room: str | None = "lobby", token: str | None = ""

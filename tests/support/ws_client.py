@@ -27,3 +27,9 @@ def handshake_status(url: str, **kwargs: Any) -> int:
 
 def send(ws: ClientConnection, frame: Any) -> None:
     ws.send(frame if isinstance(frame, str | bytes) else json.dumps(frame))
+
+
+def ask(ws: ClientConnection, frame: dict[str, Any]) -> dict[str, Any]:
+    """Send a frame and return the next one: for actions that answer their caller."""
+    send(ws, frame)
+    return recv_json(ws)
