@@ -23,6 +23,9 @@ from websockets.asyncio.client import ClientConnection, connect
 
 __all__ = ["run_resume"]
 
+#: What a sender's echo queue gets for a ``room_busy`` answer instead of a seq.
+_BUSY = -1
+
 
 class _Client:
     """One resuming client: delivered seqs in order, pending ones buffered."""
@@ -107,22 +110,32 @@ async def run_resume(
     errors: list[dict[str, Any]] = []
     echoes: list[asyncio.Queue[int]] = [asyncio.Queue() for _ in sending]
     last_seq = 0
+    busy = 0  # room_busy answers: the documented reply is to send again
 
     async def send(ws: ClientConnection, index: int) -> None:
         """Closed loop, as a client that respects backpressure: the next message once its
         own copy came back, and never faster than ``pace``."""
         for n in range(messages):
-            await ws.send(json.dumps({"action": "sendmessage", "data": {"s": index, "n": n}}))
-            try:
-                await asyncio.gather(asyncio.wait_for(echoes[index].get(), 30), asyncio.sleep(pace))
-            except TimeoutError:
-                errors.append({"sender": index, "message": n, "error": "no echo in 30 s"})
+            frame = json.dumps({"action": "sendmessage", "data": {"s": index, "n": n}})
+            seq = _BUSY
+            while seq == _BUSY:  # room_busy: nothing was stored or sent, so send again
+                await ws.send(frame)
+                try:
+                    seq, _ = await asyncio.gather(
+                        asyncio.wait_for(echoes[index].get(), 30), asyncio.sleep(pace)
+                    )
+                except TimeoutError:
+                    errors.append({"sender": index, "message": n, "error": "no echo in 30 s"})
+                    break
 
     async def drain(ws: ClientConnection, index: int) -> None:
-        nonlocal last_seq
+        nonlocal last_seq, busy
         async for raw in ws:
             frame = json.loads(raw)
-            if frame.get("type") == "error" or "message" in frame:
+            if frame.get("code") == "room_busy":
+                busy += 1
+                echoes[index].put_nowait(_BUSY)
+            elif frame.get("type") == "error" or "message" in frame:
                 errors.append(frame)
             elif frame.get("type") == "message":
                 last_seq = max(last_seq, frame["seq"])
@@ -158,6 +171,7 @@ async def run_resume(
         "drops": drops,
         "reconnects": sum(c.reconnects for c in audience),
         "gap_fills": sum(c.gap_fills for c in audience),
+        "room_busy_resent": busy,
         "exact": sum(c.delivered == expected for c in audience),
         "missing": sum(len(set(expected) - set(c.delivered)) for c in audience),
         "incomplete_replays": sum(c.incomplete for c in audience),
