@@ -27,6 +27,7 @@ __all__ = [
     "DEFAULT_MAX_ROOMS_PER_CONNECTION",
     "DEFAULT_MESSAGES_PER_SECOND",
     "DEFAULT_MESSAGE_BURST",
+    "DEFAULT_PRESENCE_MAX_ROOM",
     "DEFAULT_QUERY_PARAMETER",
     "HMAC_ALGORITHMS",
     "IDLE_TIMEOUT_SECONDS",
@@ -36,6 +37,7 @@ __all__ = [
     "MAX_HISTORY_RETENTION_SECONDS",
     "MAX_LEEWAY_SECONDS",
     "MAX_MESSAGE_BYTES",
+    "MAX_PRESENCE_ROOM_BOUND",
     "MAX_REPLAY_BOUND",
     "MAX_REPLY_BYTES",
     "MAX_ROOMS_PER_CONNECTION_BOUND",
@@ -87,6 +89,9 @@ class Env:
     HISTORY_RETENTION_SECONDS: Final = "HISTORY_RETENTION_SECONDS"
     #: Messages one ``history`` request replays at most (``history.max_replay``).
     HISTORY_MAX_REPLAY: Final = "HISTORY_MAX_REPLAY"
+    #: Rooms of at most this many connections get presence events
+    #: (``presence.max_room_for_events``); 0: ``presence.events`` is off.
+    PRESENCE_MAX_ROOM: Final = "PRESENCE_MAX_ROOM"
     JWT_LEEWAY_SECONDS: Final = "JWT_LEEWAY_SECONDS"
     JWT_JWKS_URL: Final = "JWT_JWKS_URL"
     JWT_SECRET_PARAMETER: Final = "JWT_SECRET_PARAMETER"  # noqa: S105 - a name, not a secret
@@ -271,6 +276,11 @@ MAX_HISTORY_RETENTION_SECONDS: Final = 7 * 24 * 3600
 DEFAULT_MAX_REPLAY: Final = 500
 #: Each replayed message is one ``@connections`` POST within the 29-second integration.
 MAX_REPLAY_BOUND: Final = 1000
+#: Presence events go to rooms of at most this many connections
+#: (``presence.max_room_for_events``): each join or leave is one POST per member.
+DEFAULT_PRESENCE_MAX_ROOM: Final = 1000
+#: A join in a room this big is that many POSTs inside the subscribe that caused it.
+MAX_PRESENCE_ROOM_BOUND: Final = 10_000
 #: The most ``limits.max_rooms_per_connection`` accepts: the connection row carries the
 #: set, and every ``sendmessage`` updates that row (one write unit per KB), so 100 rooms of
 #: up to 128 bytes keep it near 13 KB at worst; a disconnect deletes at most 4 batches.

@@ -31,11 +31,13 @@ from realtime_socket.contract import (
     DEFAULT_MAX_ROOMS_PER_CONNECTION,
     DEFAULT_MESSAGE_BURST,
     DEFAULT_MESSAGES_PER_SECOND,
+    DEFAULT_PRESENCE_MAX_ROOM,
     DEFAULT_QUERY_PARAMETER,
     HMAC_ALGORITHMS,
     INTEGRATION_TIMEOUT_SECONDS,
     MAX_HISTORY_RETENTION_SECONDS,
     MAX_LEEWAY_SECONDS,
+    MAX_PRESENCE_ROOM_BOUND,
     MAX_REPLAY_BOUND,
     MAX_ROOMS_PER_CONNECTION_BOUND,
     ROOM_GRANTS_CONTEXT_KEY,
@@ -50,12 +52,14 @@ __all__ = [
     "JwtArgs",
     "LimitsArgs",
     "MappingArgs",
+    "PresenceArgs",
     "RealtimeSocketArgs",
     "ResolvedArgs",
     "ResolvedFunctions",
     "ResolvedHistory",
     "ResolvedJwt",
     "ResolvedLimits",
+    "ResolvedPresence",
     "ResolvedRoute",
     "ResolvedTable",
     "ResolvedThrottling",
@@ -300,6 +304,19 @@ class HistoryArgs(TypedDict):
     """Messages one ``history`` request replays; the client asks again for more."""
 
 
+class PresenceArgs(TypedDict):
+    """Join and leave events; ``members`` answers whatever these are."""
+
+    events: NotRequired[Annotated[bool, Spec(default=True)]]
+    """Tell a room's connections when a user's first connection enters it and when the
+    last one leaves (``{"type":"presence",…}``)."""
+    max_room_for_events: NotRequired[
+        Annotated[int, Spec(default=DEFAULT_PRESENCE_MAX_ROOM, bounds=(1, MAX_PRESENCE_ROOM_BOUND))]
+    ]
+    """Rooms with more connections than this get no events: each event is one post per
+    connection, made by the subscribe, unsubscribe or disconnect that caused it."""
+
+
 class FunctionArgs(TypedDict):
     """Settings shared by every Lambda function of the socket."""
 
@@ -406,6 +423,8 @@ class RealtimeSocketArgs(TypedDict):
     """The connections and history tables."""
     history: NotRequired[HistoryArgs]
     """Room history and resume."""
+    presence: NotRequired[PresenceArgs]
+    """Who is in a room: join and leave events."""
     functions: NotRequired[FunctionArgs]
     """Settings shared by every Lambda function of the socket."""
     limits: NotRequired[LimitsArgs]
@@ -470,6 +489,17 @@ class ResolvedHistory:
 
 
 @dataclass(frozen=True)
+class ResolvedPresence:
+    events: bool
+    max_room_for_events: int
+
+    @property
+    def max_room(self) -> int:
+        """What the handlers are told: the cap, or 0 when events are off."""
+        return self.max_room_for_events if self.events else 0
+
+
+@dataclass(frozen=True)
 class ResolvedFunctions:
     architecture: str
     runtime: str
@@ -506,6 +536,7 @@ class ResolvedArgs:
     mapping: Mapping[str, Any] | None
     table: ResolvedTable
     history: ResolvedHistory
+    presence: ResolvedPresence
     functions: ResolvedFunctions
     limits: ResolvedLimits
     tags: Mapping[str, str]
@@ -621,6 +652,7 @@ def resolve(name: str, args: Mapping[str, Any]) -> ResolvedArgs:
         mapping=values["mapping"],
         table=ResolvedTable(**values["table"]),
         history=ResolvedHistory(**values["history"]),
+        presence=ResolvedPresence(**values["presence"]),
         functions=ResolvedFunctions(**values["functions"]),
         limits=ResolvedLimits(**values["limits"]),
         tags=dict(values["tags"]),

@@ -16,6 +16,8 @@ from realtime_socket.contract import Table
 
 __all__ = [
     "PERMISSION_GRANTS",
+    "PRESENCE_GRANTS",
+    "PRESENCE_ROUTES",
     "ROOM_INDEX",
     "ROUTE_GRANTS",
     "USER_INDEX",
@@ -126,6 +128,19 @@ ROUTE_GRANTS: dict[str, Grants] = {
     "ping": EXPIRY_GRANTS,
     "default": EXPIRY_GRANTS,
 }
+
+#: What announcing a presence event takes (``presence.events``, see ``handlers/presence.py``):
+#: Query the user index for the user's other connections and BatchGetItem their memberships
+#: of the room (consistent), Query the room index and POST to its connections, and delete
+#: the rows and memberships of those that answered 410 (DeleteItem + BatchWriteItem).
+PRESENCE_GRANTS = Grants(
+    table=["dynamodb:BatchGetItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem"],
+    indexes={ROOM_INDEX: ["dynamodb:Query"], USER_INDEX: ["dynamodb:Query"]},
+    connections=["POST"],
+)
+#: The handler modules that announce presence events: entering or leaving a room, and the
+#: fan-out's 410 clean-up.
+PRESENCE_ROUTES = frozenset({"connect", "disconnect", "subscribe", "unsubscribe", "sendmessage"})
 
 #: Grants an extra route gets for each permission it declares.
 PERMISSION_GRANTS: dict[str, Grants] = {

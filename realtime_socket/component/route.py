@@ -38,6 +38,7 @@ def route_environment(
         Env.HISTORY_TABLE_NAME: history_table_name,
         Env.HISTORY_RETENTION_SECONDS: str(cfg.history.retention_seconds),
         Env.HISTORY_MAX_REPLAY: str(cfg.history.max_replay),
+        Env.PRESENCE_MAX_ROOM: str(cfg.presence.max_room),
         Env.TABLE_NAME: table_name,
         Env.ROOM_INDEX_NAME: Table.ROOM_INDEX,
         Env.MANAGEMENT_ENDPOINT: management_endpoint,
@@ -60,7 +61,10 @@ def _code_and_grants(
     ``code`` folder gets only the permissions the route declares."""
     if route.code is None:
         code = packaging.code_archive(packaging.handler_files())
-        grants = policies.ROUTE_GRANTS.get(route.handler.split(".")[-2], policies.Grants())
+        module = route.handler.split(".")[-2]
+        grants = policies.ROUTE_GRANTS.get(module, policies.Grants())
+        if cfg.presence.events and module in policies.PRESENCE_ROUTES:
+            grants = grants + policies.PRESENCE_GRANTS
     else:
         code = packaging.code_archive(packaging.python_files(Path(route.code)))
         grants = policies.Grants()

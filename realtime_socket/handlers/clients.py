@@ -72,6 +72,11 @@ def connections_api_for(event: events.Event, cfg: settings.Settings) -> Connecti
     return connections_api(management_endpoint(event, cfg))
 
 
+def presence_api(event: events.Event, cfg: settings.Settings) -> ConnectionsApi | None:
+    """The poster for presence events, or None when the namespace has them off."""
+    return connections_api_for(event, cfg) if cfg.presence_max_room else None
+
+
 def management(endpoint: str) -> Any:
     """boto3's @connections client for ``endpoint``, for the rare calls other than POST
     (``DELETE`` of an expired connection); posts go through :func:`connections_api`."""

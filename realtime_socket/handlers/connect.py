@@ -3,9 +3,10 @@ connection, echo the subprotocol.
 
 Runs after the authorizer allowed the token. ``?room_id=`` is optional: without it the
 connection joins no room (it subscribes later); with it the connection joins that room
-here. A non-2xx answer makes API Gateway refuse the handshake with that status, so a bad
-``room_id`` is a 400, a room the token does not grant (when ``jwt.rooms_claim`` is set) a
-403, and nothing is written.
+here, and when the room is new to the user its connections get a presence ``join`` (see
+``presence.py``). A non-2xx answer makes API Gateway refuse the handshake with that status,
+so a bad ``room_id`` is a 400, a room the token does not grant (when ``jwt.rooms_claim`` is
+set) a 403, and nothing is written.
 """
 
 from __future__ import annotations
@@ -16,7 +17,17 @@ from collections.abc import Mapping
 from typing import Any
 
 from realtime_socket.contract import ROOM_GRANTS_CONTEXT_KEY, SUBPROTOCOL, Env
-from realtime_socket.handlers import clients, connections, events, expiry, protocol, rooms, settings
+from realtime_socket.handlers import (
+    clients,
+    connections,
+    events,
+    expiry,
+    presence,
+    protocol,
+    rooms,
+    settings,
+)
+from realtime_socket.handlers.fanout import ConnectionsApi
 from realtime_socket.handlers.observability import event_log
 
 __all__ = ["handle", "handler", "rooms_required", "selected_subprotocol"]
@@ -42,8 +53,14 @@ def rooms_required(environ: Mapping[str, str]) -> bool:
 
 
 def handle(
-    event: events.Event, client: Any, cfg: settings.Settings, *, check_rooms: bool = False
+    event: events.Event,
+    client: Any,
+    cfg: settings.Settings,
+    api: ConnectionsApi | None = None,
+    *,
+    check_rooms: bool = False,
 ) -> dict[str, Any]:
+    """``api`` posts presence events (None: none are sent)."""
     with event_log(event) as log:
         room = events.query_param(event, "room_id")
         log.set(room=room)
@@ -75,8 +92,18 @@ def handle(
                 return events.response(
                     429, f"at most {cfg.max_connections_per_user} connections per user"
                 )
+        caller = events.connection_id(event)
+        # The join goes out before the row is written: a post that reaches a connection whose
+        # $connect has written its row but not yet returned gets 410, and the clean-up would
+        # delete the row of a connection about to open. Announcing first keeps that short.
+        if (
+            api is not None
+            and room is not None
+            and not presence.present_elsewhere(client, cfg, user, room, caller)
+        ):
+            presence.announce(client, api, cfg, room, presence.JOIN, user, excluding=caller)
         conn = connections.Connection(
-            connection_id=events.connection_id(event),
+            connection_id=caller,
             user_id=user,
             connected_at=int(time.time() * 1000),
             rooms=frozenset() if room is None else frozenset({room}),
@@ -88,6 +115,11 @@ def handle(
 
 
 def handler(event: events.Event, context: object) -> dict[str, Any]:
+    cfg = settings.load()
     return handle(
-        event, clients.dynamodb(), settings.load(), check_rooms=rooms_required(os.environ)
+        event,
+        clients.dynamodb(),
+        cfg,
+        clients.presence_api(event, cfg),
+        check_rooms=rooms_required(os.environ),
     )

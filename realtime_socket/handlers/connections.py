@@ -21,8 +21,8 @@ items past their ``ttl``.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from botocore.retries.standard import DEFAULT_MAX_ATTEMPTS, ExponentialBackoff, RetryContext
@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 __all__ = [
     "Connection",
     "RateLimited",
+    "RoomChange",
     "TooManyRooms",
     "UnprocessedDeletes",
     "batch_delete",
@@ -42,6 +43,7 @@ __all__ = [
     "delete",
     "delete_many",
     "get",
+    "live_items",
     "member_of",
     "membership_key",
     "put",
@@ -53,8 +55,9 @@ __all__ = [
 ]
 
 
-#: BatchWriteItem takes at most 25 requests.
+#: BatchWriteItem takes at most 25 requests, BatchGetItem 100 keys.
 _BATCH_SIZE = 25
+_BATCH_GET = 100
 #: Unprocessed rows are retried within the event: cap each wait at 1 s (botocore's 20 s
 #: cap would outlive API Gateway's 29 s integration timeout).
 _BACKOFF = ExponentialBackoff(max_backoff=1)
@@ -91,6 +94,16 @@ class Connection:
     connected_at: int
     #: The rooms the connection is in.
     rooms: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class RoomChange:
+    """A subscribe's or unsubscribe's outcome: the row after it, and whether the room was
+    new to the connection (subscribe) or left by it (unsubscribe)."""
+
+    connection: Connection
+    room: str
+    changed: bool
 
 
 def membership_key(connection_id: str, room: str) -> str:
@@ -165,15 +178,20 @@ def _rooms_of(item: dict[str, Any]) -> frozenset[str]:
     return frozenset()
 
 
-def _from_item(item: dict[str, Any] | None) -> Connection | None:
-    if not item or int(item[Table.TTL]["N"]) <= int(time.time()):
-        return None
+def _row(item: dict[str, Any]) -> Connection:
     return Connection(
         connection_id=item[Table.CONNECTION_ID]["S"],
         user_id=item[Table.USER_ID]["S"],
         connected_at=int(item[Table.CONNECTED_AT]["N"]),
         rooms=_rooms_of(item),
     )
+
+
+def _from_item(item: dict[str, Any] | None) -> Connection | None:
+    """The live connection an item is, or None (absent, or past its ``ttl``)."""
+    if not item or int(item[Table.TTL]["N"]) <= int(time.time()):
+        return None
+    return _row(item)
 
 
 def claim_send(
@@ -264,13 +282,15 @@ def subscribe(
     connection_id: str,
     room: str,
     max_rooms: int,
-) -> Connection | None:
+    before_membership: Callable[[RoomChange], None] | None = None,
+) -> RoomChange | None:
     """Put the connection in ``room``; idempotent. None when the connection has no live row.
 
     One conditional UpdateItem adds the room to the row's set (refused when the set is full
     and does not hold the room yet), then a PutItem writes the membership with the row's
     ``ttl``. Subscribing again rewrites the same membership, which also repairs one a
-    failed earlier subscribe never wrote.
+    failed earlier subscribe never wrote. ``before_membership`` runs between the two (the
+    presence check reads the user's other memberships there).
 
     Raises:
         TooManyRooms: the connection is in ``max_rooms`` other rooms already.
@@ -296,7 +316,7 @@ def subscribe(
                 ":max": {"N": str(max_rooms)},
                 ":now": {"N": now},
             },
-            ReturnValues="ALL_NEW",
+            ReturnValues="ALL_OLD",
             ReturnValuesOnConditionCheckFailure="ALL_OLD",
         )
     except client.exceptions.ConditionalCheckFailedException as exc:
@@ -304,29 +324,33 @@ def subscribe(
         if _from_item(old) is None:
             return None
         raise TooManyRooms(connection_id) from None
-    conn = _from_item(answer.get("Attributes"))
-    if conn is None:
+    before = _from_item(answer.get("Attributes"))
+    if before is None:
         return None
-    item = answer["Attributes"]
-    client.put_item(
-        TableName=table, Item=_membership_item(connection_id, room, int(item[Table.TTL]["N"]))
-    )
-    return conn
+    joined = replace(before, rooms=before.rooms | {room})
+    change = RoomChange(joined, room, room not in before.rooms)
+    if before_membership is not None:
+        before_membership(change)
+    ttl = int(answer["Attributes"][Table.TTL]["N"])
+    client.put_item(TableName=table, Item=_membership_item(connection_id, room, ttl))
+    return change
 
 
 def unsubscribe(
     client: DynamoDBClient, table: str, connection_id: str, room: str
-) -> Connection | None:
-    """Take the connection out of ``room``; a room it is not in is fine. None when the
-    connection has no live row.
+) -> RoomChange | None:
+    """Take the connection out of ``room``; a room it is not in is fine (``changed`` is
+    then false). None when the connection has no live row.
 
     The membership goes first (DeleteItem), then the room leaves the row's set (UpdateItem
     ``DELETE``, conditional on the row existing so it never creates one): the set always
     covers the memberships.
     """
-    client.delete_item(
-        TableName=table, Key={Table.CONNECTION_ID: {"S": membership_key(connection_id, room)}}
-    )
+    removed = client.delete_item(
+        TableName=table,
+        Key={Table.CONNECTION_ID: {"S": membership_key(connection_id, room)}},
+        ReturnValues="ALL_OLD",
+    ).get("Attributes")
     try:
         answer = client.update_item(
             TableName=table,
@@ -339,11 +363,13 @@ def unsubscribe(
         )
     except client.exceptions.ConditionalCheckFailedException:
         return None
-    return _from_item(answer.get("Attributes"))
+    conn = _from_item(answer.get("Attributes"))
+    return None if conn is None else RoomChange(conn, room, removed is not None)
 
 
-def delete(client: DynamoDBClient, table: str, connection_id: str) -> frozenset[str]:
-    """Delete a connection's row and its memberships; return the rooms it was in.
+def delete(client: DynamoDBClient, table: str, connection_id: str) -> Connection | None:
+    """Delete a connection's row and its memberships; return the row (expired or not), or
+    None when there was none.
 
     DeleteItem with ``ReturnValues=ALL_OLD`` names the rooms of the row it removed, then
     :func:`batch_delete` removes those memberships. A row that is not there is not an
@@ -354,15 +380,17 @@ def delete(client: DynamoDBClient, table: str, connection_id: str) -> frozenset[
         Key={Table.CONNECTION_ID: {"S": connection_id}},
         ReturnValues="ALL_OLD",
     ).get("Attributes")
-    rooms = _rooms_of(old) if old else frozenset()
-    batch_delete(client, table, [membership_key(connection_id, room) for room in sorted(rooms)])
-    return rooms
+    conn = _row(old) if old else None
+    rooms = sorted(conn.rooms) if conn else []
+    batch_delete(client, table, [membership_key(connection_id, room) for room in rooms])
+    return conn
 
 
 def delete_many(
     client: DynamoDBClient, table: str, connection_ids: Iterable[str], room: str | None = None
-) -> None:
-    """Delete stale connections (those that answered 410): each row and its memberships.
+) -> list[Connection]:
+    """Delete stale connections (those that answered 410): each row and its memberships;
+    return the rows deleted (those already gone are not in it).
 
     Each row goes with one DeleteItem (``ALL_OLD`` names its rooms), then every membership
     those rows named, plus each connection's membership of ``room`` (the room the fan-out
@@ -372,15 +400,19 @@ def delete_many(
         UnprocessedDeletes: memberships were still unprocessed after the last attempt.
     """
     keys: list[str] = []
+    deleted: list[Connection] = []
     for cid in dict.fromkeys(connection_ids):
         old = client.delete_item(
             TableName=table, Key={Table.CONNECTION_ID: {"S": cid}}, ReturnValues="ALL_OLD"
         ).get("Attributes")
         rooms = set(_rooms_of(old) if old else ())
+        if old:
+            deleted.append(_row(old))
         if room is not None:
             rooms.add(room)
         keys.extend(membership_key(cid, r) for r in sorted(rooms))
     batch_delete(client, table, keys)
+    return deleted
 
 
 def batch_delete(client: DynamoDBClient, table: str, keys: list[str]) -> None:
@@ -410,6 +442,45 @@ def batch_delete(client: DynamoDBClient, table: str, keys: list[str]) -> None:
         if requests:
             left = [r["DeleteRequest"]["Key"][Table.CONNECTION_ID]["S"] for r in requests]
             raise UnprocessedDeletes(table, left, max_attempts)
+
+
+def live_items(
+    client: DynamoDBClient,
+    table: str,
+    keys: Iterable[str],
+    attributes: Iterable[str],
+    *,
+    consistent: bool = False,
+) -> Iterator[dict[str, Any]]:
+    """Yield the items of ``keys`` that exist and are within their ``ttl``, with
+    ``attributes`` (and ``ttl``): BatchGetItem, 100 keys at a time, retrying what DynamoDB
+    leaves unprocessed (a throttled batch answers ``UnprocessedKeys``, not an error)."""
+    names = {f"#a{i}": name for i, name in enumerate(dict.fromkeys([Table.TTL, *attributes]))}
+    ids = list(dict.fromkeys(keys))
+    now = int(time.time())
+    for start in range(0, len(ids), _BATCH_GET):
+        request: Any = {
+            table: {
+                "Keys": [
+                    {Table.CONNECTION_ID: {"S": key}} for key in ids[start : start + _BATCH_GET]
+                ],
+                "ProjectionExpression": ", ".join(names),
+                "ExpressionAttributeNames": names,
+                "ConsistentRead": consistent,
+            }
+        }
+        for attempt in range(6):
+            if attempt:
+                time.sleep(_BACKOFF.delay_amount(RetryContext(attempt)))
+            answer = client.batch_get_item(RequestItems=request)
+            for item in answer.get("Responses", {}).get(table, []):
+                if int(item[Table.TTL]["N"]) > now:
+                    yield item
+            request = answer.get("UnprocessedKeys") or {}
+            if not request:
+                break
+        if request:
+            raise RuntimeError(f"BatchGetItem left {len(request[table]['Keys'])} items unread")
 
 
 def _index_keys(

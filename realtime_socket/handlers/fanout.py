@@ -146,7 +146,7 @@ class ConnectionsApi:
         self,
         targets: Iterable[str],
         data: bytes,
-        on_gone: Callable[[list[str]], None] | None = None,
+        on_gone: Callable[[list[str]], object] | None = None,
     ) -> FanoutResult:
         """Post ``data`` to every target with at most ``concurrency`` requests in flight."""
         ids = list(targets)

@@ -13,9 +13,7 @@ eight rows.
 
 from __future__ import annotations
 
-import time
 from collections import Counter
-from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from realtime_socket.contract import MAX_MESSAGE_BYTES, Table
@@ -29,40 +27,12 @@ if TYPE_CHECKING:
 
 __all__ = ["handle", "handler", "room_users"]
 
-#: BatchGetItem takes at most 100 keys.
-_BATCH = 100
-
 
 def room_users(client: DynamoDBClient, table: str, index: str, room: str) -> Counter[str]:
     """Live connections per user in ``room``: the room index, then the members' rows."""
-    ids = list(dict.fromkeys(connections.room_members(client, table, index, room)))
-    users: Counter[str] = Counter()
-    now = int(time.time())
-    for start in range(0, len(ids), _BATCH):
-        for item in _rows(client, table, ids[start : start + _BATCH]):
-            if int(item[Table.TTL]["N"]) > now:
-                users[item[Table.USER_ID]["S"]] += 1
-    return users
-
-
-def _rows(client: DynamoDBClient, table: str, ids: list[str]) -> Iterable[dict[str, Any]]:
-    """The rows of ``ids`` (userId and ttl only), retrying what DynamoDB leaves unprocessed."""
-    request: Any = {
-        table: {
-            "Keys": [{Table.CONNECTION_ID: {"S": cid}} for cid in ids],
-            "ProjectionExpression": "#user, #ttl",
-            "ExpressionAttributeNames": {"#user": Table.USER_ID, "#ttl": Table.TTL},
-        }
-    }
-    for attempt in range(6):
-        if attempt:
-            time.sleep(0.05 * 2**attempt)
-        answer = client.batch_get_item(RequestItems=request)
-        yield from answer.get("Responses", {}).get(table, [])
-        request = answer.get("UnprocessedKeys") or {}
-        if not request:
-            return
-    raise RuntimeError(f"BatchGetItem left {len(request[table]['Keys'])} rows unread")
+    ids = connections.room_members(client, table, index, room)
+    rows = connections.live_items(client, table, ids, [Table.USER_ID])
+    return Counter(item[Table.USER_ID]["S"] for item in rows)
 
 
 def _frame(room: str, users: Counter[str]) -> dict[str, Any]:

@@ -19,6 +19,7 @@ from realtime_socket.handlers import (
     expiry,
     fanout,
     messages,
+    presence,
     protocol,
     settings,
 )
@@ -137,7 +138,7 @@ def handle(
         result = api.broadcast(
             members,
             frame,
-            on_gone=lambda ids: connections.delete_many(db, cfg.table_name, ids, room=room),
+            on_gone=lambda ids: presence.remove_gone(db, api, cfg, ids, room=room),
         )
         log.set(
             delivered=result.delivered,

@@ -18,6 +18,7 @@ from realtime_socket.contract import (
     DEFAULT_MAX_ROOMS_PER_CONNECTION,
     DEFAULT_MESSAGE_BURST,
     DEFAULT_MESSAGES_PER_SECOND,
+    DEFAULT_PRESENCE_MAX_ROOM,
     Env,
     Table,
 )
@@ -43,6 +44,8 @@ class Settings:
     history_table: str = ""
     history_retention_seconds: int = DEFAULT_HISTORY_RETENTION_SECONDS
     history_max_replay: int = DEFAULT_MAX_REPLAY
+    #: Rooms of at most this many connections get presence events; 0: no events.
+    presence_max_room: int = DEFAULT_PRESENCE_MAX_ROOM
 
 
 def load(environ: Mapping[str, str] | None = None) -> Settings:
@@ -66,4 +69,5 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
             env.get(Env.HISTORY_RETENTION_SECONDS, DEFAULT_HISTORY_RETENTION_SECONDS)
         ),
         history_max_replay=int(env.get(Env.HISTORY_MAX_REPLAY, DEFAULT_MAX_REPLAY)),
+        presence_max_room=int(env.get(Env.PRESENCE_MAX_ROOM, DEFAULT_PRESENCE_MAX_ROOM)),
     )

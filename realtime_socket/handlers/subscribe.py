@@ -6,7 +6,8 @@ where its messages start, 0 before the first), or an error frame: ``invalid_room
 ``forbidden`` (``jwt.rooms_claim`` is set and the token's grants do not cover R),
 ``too_many_rooms`` (already in ``limits.max_rooms_per_connection`` other rooms),
 ``not_connected`` (the connection's row is gone). Subscribing to a room the connection is
-already in succeeds again and changes nothing.
+already in succeeds again and changes nothing. When the room is new to the caller's user, R's
+other connections get a presence ``join`` first (see ``presence.py``).
 """
 
 from __future__ import annotations
@@ -21,12 +22,14 @@ from realtime_socket.handlers import (
     events,
     expiry,
     messages,
+    presence,
     protocol,
     rooms,
     settings,
 )
 from realtime_socket.handlers.connect import rooms_required
 from realtime_socket.handlers.errors import BadRequest
+from realtime_socket.handlers.fanout import ConnectionsApi
 from realtime_socket.handlers.observability import event_log
 
 __all__ = ["handle", "handler", "requested_room"]
@@ -54,8 +57,27 @@ def _answer(frame: dict[str, Any]) -> dict[str, Any]:
 
 
 def handle(
-    event: events.Event, client: Any, cfg: settings.Settings, *, check_rooms: bool = False
+    event: events.Event,
+    client: Any,
+    cfg: settings.Settings,
+    api: ConnectionsApi | None = None,
+    *,
+    check_rooms: bool = False,
 ) -> dict[str, Any]:
+    """``api`` posts presence events (None: none are sent)."""
+    caller = events.connection_id(event)
+    joining = False
+
+    def decide_join(change: connections.RoomChange) -> None:
+        nonlocal joining
+        joining = (
+            api is not None
+            and change.changed
+            and not presence.present_elsewhere(
+                client, cfg, change.connection.user_id, change.room, caller
+            )
+        )
+
     with event_log(event) as log:
         try:
             room = requested_room(events.body(event), "subscribe")
@@ -65,12 +87,13 @@ def handle(
                 if not rooms.allowed(room, grants):
                     raise BadRequest("forbidden", "the token does not grant this room")
             try:
-                conn = connections.subscribe(
+                change = connections.subscribe(
                     client,
                     cfg.table_name,
-                    events.connection_id(event),
+                    caller,
                     room,
                     cfg.max_rooms_per_connection,
+                    before_membership=decide_join,
                 )
             except connections.TooManyRooms:
                 raise BadRequest(
@@ -78,18 +101,26 @@ def handle(
                     f"a connection may be in at most {cfg.max_rooms_per_connection} rooms; "
                     "unsubscribe from one first",
                 ) from None
-            if conn is None:
+            if change is None:
                 raise BadRequest("not_connected", "connection not registered")
         except BadRequest as exc:
             log.set(outcome="rejected", reason=exc.code)
             return _answer(protocol.error_frame(exc.code, exc.message))
-        log.set(rooms=len(conn.rooms))
+        log.set(rooms=len(change.connection.rooms))
+        if joining and api is not None:
+            user = change.connection.user_id
+            presence.announce(client, api, cfg, room, presence.JOIN, user, excluding=caller)
         seq = messages.last_seq(client, cfg.history_table, room)
         return _answer({"type": "subscribed", "room": room, "seq": seq})
 
 
 @expiry.refuse_expired
 def handler(event: events.Event, context: object) -> dict[str, Any]:
+    cfg = settings.load()
     return handle(
-        event, clients.dynamodb(), settings.load(), check_rooms=rooms_required(os.environ)
+        event,
+        clients.dynamodb(),
+        cfg,
+        clients.presence_api(event, cfg),
+        check_rooms=rooms_required(os.environ),
     )

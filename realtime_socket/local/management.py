@@ -20,6 +20,7 @@ from collections.abc import Mapping
 from typing import Any, Protocol
 
 from aiohttp import web
+from websockets.exceptions import ConnectionClosed
 
 from realtime_socket.contract import CONNECTIONS_API_ERRORS
 from realtime_socket.local.gateway import connections_api
@@ -141,7 +142,10 @@ class RuntimeConnections:
         if isinstance(answer, connections_api.Throttled):
             self.posts_throttled += 1
         elif isinstance(answer, connections_api.Deliver) and peer is not None:
-            await peer.send(answer.payload)
+            try:
+                await peer.send(answer.payload)
+            except ConnectionClosed:
+                return connections_api.Gone.status  # closed while the post was on its way
         return answer.status
 
     async def get_connection(self, namespace: str, stage: str, cid: str) -> dict[str, Any] | None:

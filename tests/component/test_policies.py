@@ -4,24 +4,36 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from realtime_socket.component import policies
+from tests.support.helpers import evaluate_socket
 from tests.support.recorded_socket import arns_of as _arns
 from tests.support.recorded_socket import statements_of as _statements
 
+#: The routes that announce presence events, and what announcing adds to their policy.
+PRESENCE_ROUTES = ("connect", "disconnect", "subscribe", "unsubscribe", "sendmessage")
 
-def test_connect_may_only_put_items_and_roll_them_back(chat_recording):
+
+@pytest.fixture(scope="module")
+def lean_recording():
+    """The ``chat`` socket with ``presence.events`` off: each route's own grants only."""
+    return evaluate_socket("chat", presence={"events": False})
+
+
+def test_connect_may_only_put_items_and_roll_them_back(lean_recording):
     """PutItem: the row and the room's membership; DeleteItem: undo them if one fails."""
-    table, _, logs = _arns(chat_recording, "connect")
-    assert _statements(chat_recording, "connect") == {
+    table, _, logs = _arns(lean_recording, "connect")
+    assert _statements(lean_recording, "connect") == {
         ("logs:CreateLogStream", "logs:PutLogEvents"): [f"{logs}:*"],
         ("dynamodb:PutItem", "dynamodb:DeleteItem"): [table],
     }
 
 
-def test_disconnect_may_only_delete_items(chat_recording):
+def test_disconnect_may_only_delete_items(lean_recording):
     """DeleteItem: the row (naming its rooms); BatchWriteItem: its memberships."""
-    table, _, logs = _arns(chat_recording, "disconnect")
-    assert _statements(chat_recording, "disconnect") == {
+    table, _, logs = _arns(lean_recording, "disconnect")
+    assert _statements(lean_recording, "disconnect") == {
         ("logs:CreateLogStream", "logs:PutLogEvents"): [f"{logs}:*"],
         ("dynamodb:DeleteItem", "dynamodb:BatchWriteItem"): [table],
     }
@@ -36,11 +48,11 @@ def _post_and_delete(execution: str) -> list[str]:
     return [f"{execution}/live/POST/@connections/*", f"{execution}/live/DELETE/@connections/*"]
 
 
-def test_subscribe_and_unsubscribe_only_update_the_row_and_write_memberships(chat_recording):
+def test_subscribe_and_unsubscribe_only_update_the_row_and_write_memberships(lean_recording):
     """Both answer through the route response, so they post to @connections only to refuse
     an expired token (and DELETE to close it); subscribe reads the room's last seq (GetItem on
     the history table) for its answer."""
-    history = _history_arn(chat_recording)
+    history = _history_arn(lean_recording)
     for role, actions, extra in (
         (
             "subscribe",
@@ -49,8 +61,8 @@ def test_subscribe_and_unsubscribe_only_update_the_row_and_write_memberships(cha
         ),
         ("unsubscribe", ("dynamodb:DeleteItem", "dynamodb:UpdateItem"), {}),
     ):
-        table, execution, logs = _arns(chat_recording, role)
-        assert _statements(chat_recording, role) == {
+        table, execution, logs = _arns(lean_recording, role)
+        assert _statements(lean_recording, role) == {
             ("logs:CreateLogStream", "logs:PutLogEvents"): [f"{logs}:*"],
             actions: [table],
             ("execute-api:ManageConnections",): _post_and_delete(execution),
@@ -82,9 +94,9 @@ def test_history_reads_the_callers_row_the_room_history_and_posts(chat_recording
     }
 
 
-def test_sendmessage_reads_its_row_queries_the_room_index_and_posts(chat_recording):
-    table, execution, logs = _arns(chat_recording, "sendmessage")
-    assert _statements(chat_recording, "sendmessage") == {
+def test_sendmessage_reads_its_row_queries_the_room_index_and_posts(lean_recording):
+    table, execution, logs = _arns(lean_recording, "sendmessage")
+    assert _statements(lean_recording, "sendmessage") == {
         ("logs:CreateLogStream", "logs:PutLogEvents"): [f"{logs}:*"],
         (
             "dynamodb:GetItem",
@@ -96,10 +108,50 @@ def test_sendmessage_reads_its_row_queries_the_room_index_and_posts(chat_recordi
         # the room's next seq: the counter read, then one transaction of the counter's
         # Update and the message's Put (IAM checks those actions)
         ("dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:PutItem"): [
-            _history_arn(chat_recording)
+            _history_arn(lean_recording)
         ],
         ("execute-api:ManageConnections",): _post_and_delete(execution),
     }
+
+
+def test_presence_adds_exactly_its_grants_to_the_routes_that_announce(
+    chat_recording, lean_recording
+):
+    """With presence on (the default): the user index and the room index (Query),
+    BatchGetItem of memberships, DeleteItem + BatchWriteItem for 410s found while announcing,
+    and POST; nothing else changes, and the other routes are as lean as without it."""
+    table, execution, _ = _arns(chat_recording, "connect")
+    added = {
+        ("dynamodb:BatchGetItem", None),
+        ("dynamodb:DeleteItem", None),
+        ("dynamodb:BatchWriteItem", None),
+        ("dynamodb:Query", "room-index"),
+        ("dynamodb:Query", "user-index"),
+        ("execute-api:ManageConnections", "POST"),
+    }
+
+    def grants(recording, role):
+        """(action, index or @connections method) pairs; None for the table itself."""
+        pairs = set()
+        for actions, resources in _statements(recording, role).items():
+            for action in actions:
+                for resource in resources:
+                    if resource == table:
+                        pairs.add((action, None))
+                    elif "/index/" in resource:
+                        pairs.add((action, resource.rsplit("/", 1)[1]))
+                    elif resource.startswith(execution):
+                        pairs.add((action, resource.split("/")[2]))
+                    else:
+                        pairs.add((action, resource))
+        return pairs
+
+    for role in ("connect", "disconnect", "subscribe", "unsubscribe", "sendmessage", "members",
+                 "history", "reply", "ping", "default"):  # fmt: skip
+        lean = grants(lean_recording, role)
+        expected = lean | added if role in PRESENCE_ROUTES else lean
+        assert grants(chat_recording, role) == expected, role
+    assert set(PRESENCE_ROUTES) == policies.PRESENCE_ROUTES
 
 
 def test_publish_queries_both_indexes_deletes_gone_rows_and_posts():

@@ -115,13 +115,15 @@ def test_limits_reach_the_functions():
     assert env["MAX_ROOMS_PER_CONNECTION"] == str(contract.DEFAULT_MAX_ROOMS_PER_CONNECTION)
 
 
-def test_connect_may_query_the_user_index_only_when_connections_are_capped(chat_recording):
+def test_connect_may_query_the_user_index_only_when_connections_are_capped():
+    """Without presence events (which also read it), only the per-user cap needs the index."""
     from tests.support.helpers import evaluate_socket
 
-    rec = evaluate_socket("chat", limits={"max_connections_per_user": 3})
+    lean = {"presence": {"events": False}}
+    rec = evaluate_socket("chat", limits={"max_connections_per_user": 3}, **lean)
     table, _, _ = _arns(rec, "connect")
     assert _statements(rec, "connect")[("dynamodb:Query",)] == [f"{table}/index/user-index"]
-    assert ("dynamodb:Query",) not in _statements(chat_recording, "connect")
+    assert ("dynamodb:Query",) not in _statements(evaluate_socket("chat", **lean), "connect")
 
 
 def test_route_functions_are_told_whether_rooms_are_checked(chat_recording):

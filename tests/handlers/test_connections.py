@@ -124,8 +124,12 @@ def test_subscribe_adds_the_room_to_the_set_and_writes_its_membership(table):
     """One row set entry and one membership item per room; the membership carries the row's ttl."""
     db, cfg = table
     _rows(db, cfg.table_name, ["A"], frozenset())
+    changed = []
     for room in ("a", "b", "a"):  # the second "a" is idempotent
-        assert connections.subscribe(db, cfg.table_name, "A", room, 5) is not None
+        change = connections.subscribe(db, cfg.table_name, "A", room, 5)
+        assert change is not None and room in change.connection.rooms
+        changed.append(change.changed)
+    assert changed == [True, True, False]  # what presence decides a join on
     assert row_rooms(db, cfg.table_name, "A") == {"a", "b"}
     assert memberships(db, cfg.table_name) == {("A", "a"), ("A", "b")}
     items = table_items(db, cfg.table_name)
@@ -164,9 +168,12 @@ def test_unsubscribe_removes_membership_and_set_entry_and_is_idempotent(table):
     """Unsubscribing twice, or from a room never joined, succeeds; other rooms stay."""
     db, cfg = table
     _rows(db, cfg.table_name, ["A"], frozenset({"a", "b"}))
+    changed = []
     for room in ("a", "a", "never"):
-        conn = connections.unsubscribe(db, cfg.table_name, "A", room)
-        assert conn is not None and conn.rooms == {"b"}
+        change = connections.unsubscribe(db, cfg.table_name, "A", room)
+        assert change is not None and change.connection.rooms == {"b"}
+        changed.append(change.changed)
+    assert changed == [True, False, False]  # only a membership really deleted is a leave
     assert memberships(db, cfg.table_name) == {("A", "b")}
     assert connections.unsubscribe(db, cfg.table_name, "ghost", "a") is None
     assert "ghost" not in table_items(db, cfg.table_name)
@@ -177,9 +184,10 @@ def test_delete_removes_the_row_and_every_membership_only_of_that_connection(tab
     db, cfg = table
     _rows(db, cfg.table_name, ["A"], frozenset({"a", "b", "c"}))
     _rows(db, cfg.table_name, ["B"], frozenset({"a"}))
-    assert connections.delete(db, cfg.table_name, "A") == {"a", "b", "c"}
+    deleted = connections.delete(db, cfg.table_name, "A")
+    assert deleted is not None and deleted.rooms == {"a", "b", "c"}
     assert set(table_items(db, cfg.table_name)) == {"B", "B|a"}
-    assert connections.delete(db, cfg.table_name, "A") == frozenset()  # idempotent
+    assert connections.delete(db, cfg.table_name, "A") is None  # idempotent
 
 
 def test_delete_many_also_removes_the_membership_the_fanout_found(table):
@@ -187,7 +195,7 @@ def test_delete_many_also_removes_the_membership_the_fanout_found(table):
     db, cfg = table
     _rows(db, cfg.table_name, ["A"], frozenset({"a"}))
     db.delete_item(TableName=cfg.table_name, Key={Table.CONNECTION_ID: {"S": "A"}})
-    connections.delete_many(db, cfg.table_name, ["A"], room="a")
+    assert connections.delete_many(db, cfg.table_name, ["A"], room="a") == []
     assert table_items(db, cfg.table_name) == {}
 
 
@@ -199,7 +207,8 @@ def test_room_members_reads_memberships_and_legacy_rows(table):
     members = connections.room_members(db, cfg.table_name, cfg.room_index, "lobby")
     assert sorted(members) == ["A", "B", "legacy"]
     assert connections.get(db, cfg.table_name, "legacy").rooms == {"lobby"}
-    assert connections.delete(db, cfg.table_name, "legacy") == {"lobby"}
+    deleted = connections.delete(db, cfg.table_name, "legacy")
+    assert deleted is not None and deleted.rooms == {"lobby"}
 
 
 # -- a user's connections -----------------------------------------------------------------

@@ -28,7 +28,13 @@ from realtime_socket.handlers import (
     unsubscribe,
 )
 from realtime_socket.handlers.settings import Settings
-from tests.support.helpers import HISTORY, ScriptedConnections, load_event, record_calls
+from tests.support.helpers import (
+    HISTORY,
+    ScriptedConnections,
+    load_event,
+    record_calls,
+    table_items,
+)
 
 
 @pytest.fixture
@@ -117,12 +123,43 @@ def test_sendmessage_including_rate_limit_and_410_cleanup(table, calls, endpoint
     assert {"UpdateItem", "Query", "DeleteItem", "BatchWriteItem"} <= operations
     # the room's next seq: the counter read, then the transaction (counter and message)
     assert {("GetItem", HISTORY), ("UpdateItem", HISTORY), ("PutItem", HISTORY)} <= set(calls)
-    assert set(calls) <= _allowed("sendmessage")
+    assert set(calls) <= _allowed("sendmessage", policies.PRESENCE_GRANTS)
     calls.clear()
     no_history = type(cfg)(**{**cfg.__dict__, "history_retention_seconds": 0})
     sendmessage.handle(event, db, endpoint.api(), no_history)
     assert ("UpdateItem", HISTORY) in calls and ("PutItem", HISTORY) not in calls
     assert set(calls) <= _allowed("sendmessage")
+
+
+def test_presence_events_stay_within_the_presence_grants(table, calls, endpoint):
+    """Joins and leaves on every path: $connect with a room, subscribe, unsubscribe,
+    $disconnect and a 410 found while announcing. Each call is in the route's grants plus
+    PRESENCE_GRANTS, and presence needs every one of PRESENCE_GRANTS' table actions."""
+    db, cfg = table
+    api = endpoint.api()
+    seen: set[tuple[str, str | None]] = set()
+
+    def run(module: Any, event: dict[str, Any], name: str) -> None:
+        calls.clear()
+        module.handle(event, db, cfg, api)
+        assert set(calls) <= _allowed(name, policies.PRESENCE_GRANTS), name
+        seen.update(calls)
+
+    for cid, sub in (("A", "alice"), ("B", "bob"), ("C", "carol"), ("D", "alice")):
+        event = load_event("connect", connectionId=cid)
+        event["requestContext"]["authorizer"].update(principalId=sub, sub=sub)
+        run(connect, event, "connect")
+    endpoint.script["C"] = [410]  # C vanished without $disconnect
+    for module, name, action in ((subscribe, "subscribe", "subscribe"),
+                                 (unsubscribe, "unsubscribe", "unsubscribe")):  # fmt: skip
+        event = _frame(name, {"action": action, "room": "ops"})
+        event["requestContext"]["connectionId"] = "A"  # type: ignore[index]
+        run(module, event, name)
+    run(disconnect, load_event("disconnect", connectionId="B"), "disconnect")
+    presence_actions = {(a.removeprefix("dynamodb:"), None) for a in policies.PRESENCE_GRANTS.table}
+    assert presence_actions <= seen
+    assert {("Query", Table.USER_INDEX), ("Query", Table.ROOM_INDEX)} <= seen
+    assert "C" not in table_items(db, cfg.table_name)  # the 410 removed it
 
 
 def test_reply_success_and_refusals(

@@ -21,6 +21,7 @@ def test_every_setting_is_read_from_its_contract_name():
             Env.MESSAGE_BURST: "5",
             Env.MAX_CONNECTIONS_PER_USER: "4",
             Env.ALLOWED_ORIGINS: "https://a,https://b",
+            Env.PRESENCE_MAX_ROOM: "0",
         }
     )
     assert cfg == settings.Settings(
@@ -34,6 +35,7 @@ def test_every_setting_is_read_from_its_contract_name():
         message_burst=5,
         max_connections_per_user=4,
         allowed_origins=("https://a", "https://b"),
+        presence_max_room=0,
     )
 
 
@@ -45,4 +47,5 @@ def test_unset_variables_fall_back_to_the_contracts_defaults():
     assert cfg.fanout_concurrency == contract.DEFAULT_FANOUT_CONCURRENCY
     assert cfg.messages_per_second == contract.DEFAULT_MESSAGES_PER_SECOND
     assert cfg.message_burst == contract.DEFAULT_MESSAGE_BURST
+    assert cfg.presence_max_room == contract.DEFAULT_PRESENCE_MAX_ROOM
     assert (cfg.management_endpoint, cfg.max_connections_per_user) == (None, 0)

@@ -23,11 +23,12 @@ ROUTES = {
 
 
 def statements_of(rec: Recording, role: str) -> dict[tuple[str, ...], Any]:
-    """The statements of ``chat-<role>-policy``, as ``{actions: resources}``."""
-    return {
-        tuple(s["Action"]): s["Resource"]
-        for s in policy_of(rec, f"chat-{role}-policy")["Statement"]
-    }
+    """The statements of ``chat-<role>-policy``, as ``{actions: resources}`` (the resources
+    of statements with the same actions, such as a Query on each index, in one list)."""
+    merged: dict[tuple[str, ...], Any] = {}
+    for statement in policy_of(rec, f"chat-{role}-policy")["Statement"]:
+        merged.setdefault(tuple(statement["Action"]), []).extend(statement["Resource"])
+    return merged
 
 
 def arns_of(rec: Recording, role: str) -> tuple[str, str, str]:

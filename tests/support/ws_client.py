@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 import pytest
@@ -10,13 +11,22 @@ from websockets.exceptions import InvalidStatus
 from websockets.sync.client import ClientConnection, connect
 
 
-def recv_json(ws: ClientConnection, timeout: float = 10) -> dict[str, Any]:
-    return json.loads(ws.recv(timeout=timeout))
+def recv_json(
+    ws: ClientConnection, timeout: float = 10, *, presence: bool = False
+) -> dict[str, Any]:
+    """The next frame, skipping presence frames unless ``presence``: they arrive whenever
+    another client enters or leaves a room, and only the presence tests are about them."""
+    deadline = time.monotonic() + timeout
+    while True:
+        frame: dict[str, Any] = json.loads(ws.recv(timeout=max(0.0, deadline - time.monotonic())))
+        if presence or frame.get("type") != "presence":
+            return frame
 
 
 def assert_silent(ws: ClientConnection, timeout: float = 0.5) -> None:
+    """Nothing but presence frames arrives within ``timeout``."""
     with pytest.raises(TimeoutError):
-        ws.recv(timeout=timeout)
+        recv_json(ws, timeout)
 
 
 def handshake_status(url: str, **kwargs: Any) -> int:

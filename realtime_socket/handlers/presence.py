@@ -1,0 +1,117 @@
+"""Presence events: a room's connections hear when a user enters it and when the user leaves.
+
+``{"type":"presence","room":R,"event":"join","user":U}`` goes to R's other connections when
+U's first connection enters R (``?room_id=`` at ``$connect``, or ``subscribe``), and
+``"event":"leave"`` when U's last one leaves it (``unsubscribe``, ``$disconnect``, or the
+clean-up of a connection that answered 410 Gone).
+
+Whether U has another connection in R is read, never counted: the user index lists U's
+connections and one consistent BatchGetItem reads their memberships of R, so a lost
+``$disconnect`` cannot leave a counter wrong. A join is decided before the joining
+membership is written, a leave after the leaving one is deleted: when two connections of one
+user race, both may announce (a duplicate), never neither. Clients apply events as set
+operations and treat ``members`` as the authority. The user index is eventually consistent:
+a connection opened a moment before may not be listed yet.
+
+A room with more than ``presence.max_room_for_events`` connections gets no events: each event
+is one POST per connection, made inside the request that caused it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+from realtime_socket.handlers import connections, protocol
+from realtime_socket.handlers.fanout import ConnectionsApi
+from realtime_socket.handlers.settings import Settings
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+__all__ = ["JOIN", "LEAVE", "announce", "left", "present_elsewhere", "remove_gone"]
+
+JOIN, LEAVE = "join", "leave"
+
+_logger = logging.getLogger(__name__)
+
+
+def present_elsewhere(
+    db: DynamoDBClient, cfg: Settings, user: str, room: str, connection_id: str
+) -> bool:
+    """Whether a live connection of ``user`` other than ``connection_id`` is in ``room``."""
+    others = [
+        cid
+        for cid in connections.user_connections(db, cfg.table_name, cfg.user_index, user)
+        if cid != connection_id
+    ]
+    keys = [connections.membership_key(cid, room) for cid in others]
+    return any(connections.live_items(db, cfg.table_name, keys, (), consistent=True))
+
+
+def announce(
+    db: DynamoDBClient,
+    api: ConnectionsApi,
+    cfg: Settings,
+    room: str,
+    event: str,
+    user: str,
+    *,
+    excluding: str | None = None,
+) -> int:
+    """Post ``event`` about ``user`` to the connections in ``room`` but ``excluding``; return
+    the posts delivered. Nothing is sent when the room is over the configured size."""
+    members = connections.room_members(db, cfg.table_name, cfg.room_index, room)
+    targets: list[str] = []
+    for cid in members:
+        if cid == excluding:
+            continue
+        if len(targets) == cfg.presence_max_room:
+            _logger.info(
+                "presence events skipped: room over %d connections",
+                cfg.presence_max_room,
+                extra={"event": "presence_skipped", "room": room},
+            )
+            return 0
+        targets.append(cid)
+    frame = protocol.encode({"type": "presence", "room": room, "event": event, "user": user})
+    result = api.broadcast(
+        targets, frame, on_gone=lambda gone: remove_gone(db, api, cfg, gone, room=room)
+    )
+    return result.delivered
+
+
+def left(
+    db: DynamoDBClient,
+    api: ConnectionsApi,
+    cfg: Settings,
+    conn: connections.Connection,
+    rooms: Iterable[str],
+) -> None:
+    """Announce ``conn``'s user leaving each of ``rooms`` (already left) where no other
+    connection of theirs remains."""
+    for room in sorted(rooms):
+        if not present_elsewhere(db, cfg, conn.user_id, room, conn.connection_id):
+            announce(db, api, cfg, room, LEAVE, conn.user_id)
+
+
+def remove_gone(
+    db: DynamoDBClient,
+    api: ConnectionsApi | None,
+    cfg: Settings,
+    connection_ids: list[str],
+    *,
+    room: str | None = None,
+) -> list[connections.Connection]:
+    """Delete connections that answered 410 (rows and memberships) and, with presence on,
+    announce their users' leaves; return the rows deleted.
+
+    The leaves' own posts can find more 410s: those are removed the same way, each row once,
+    since a deleted row is not deleted again.
+    """
+    deleted = connections.delete_many(db, cfg.table_name, connection_ids, room=room)
+    if api is not None and cfg.presence_max_room:
+        for conn in deleted:
+            left(db, api, cfg, conn, conn.rooms)
+    return deleted
