@@ -6,7 +6,8 @@ handshake (``gateway.handshake``), frame (``gateway.routing``) and close, runs t
 the core asks for through the :class:`~realtime_socket.local.invoker.Invoker`, and carries out
 the answers: an HTTP response for a refused handshake, a frame back, a close. It also keeps the
 open connections, which the ``@connections`` API acts on, and closes the ones past the core's
-timeouts (``gateway.timeouts``) when asked to :meth:`~WebSocketEndpoint.reap`.
+timeouts (``gateway.timeouts``) when asked to :meth:`~WebSocketEndpoint.reap`. Plain HTTP
+requests on its port (the demo page, the development routes) are ``demo_site``'s.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from websockets.http11 import Request, Response
 
 from realtime_socket.contract import MAX_FRAME_BYTES, MAX_MESSAGE_BYTES
 from realtime_socket.local.clock import Clock
+from realtime_socket.local.demo_site import DemoSite
 from realtime_socket.local.gateway import handshake, routing
 from realtime_socket.local.gateway.actions import Close, Invoke, Reject
 from realtime_socket.local.gateway.connection import Connection
@@ -91,6 +93,8 @@ class WebSocketEndpoint:
         self.deliver_disconnect = deliver_disconnect
         self.buckets: dict[str, TokenBucket] = stage_buckets(model.apis, clock)
         self.sessions: dict[str, Session] = {}
+        #: The demo page and development routes, for plain HTTP requests on this port.
+        self.site = DemoSite(model, self.sessions, lambda s, c: self._spawn(self._close(s, c)))
         self.host = ""
         self.port = 0
         self._server: Server | None = None
@@ -129,6 +133,9 @@ class WebSocketEndpoint:
 
     async def _process_request(self, socket: ServerConnection, request: Request) -> Response | None:
         peer = socket.remote_address[0] if socket.remote_address else "127.0.0.1"
+        page = self.site.respond(request, str(peer))
+        if page is not None:
+            return page
         admitted = handshake.admit(
             handshake.HandshakeRequest(request.path, list(request.headers.raw_items()), str(peer)),
             self.model.apis,

@@ -107,6 +107,8 @@ def _print_banner(
         for table in sorted(t for t in tables if t):  # for backends: Publisher(table_name=...)
             print(f"  {'':<12} table: {table}")
     print(f"  {'AWS APIs':<12} {runtime.aws_endpoint} (DynamoDB, SSM: moto)")
+    demo = f"http://{runtime.options.host}:{runtime.port}/"
+    print(f"  {'demo page':<12} {demo} (browser client: {demo}realtime-socket.js)")
     first = next(iter(model.apis))
     try:
         authorizer = model.apis[first].connect_authorizer
@@ -533,7 +535,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--project-dir", default=".", help="folder holding Pulumi.yaml")
     p.set_defaults(func=_cmd_plan)
 
-    d = commands.add_parser("dev", help="serve the stack's WebSocket APIs on localhost")
+    d = commands.add_parser(
+        "dev",
+        help="serve the stack's WebSocket APIs on localhost",
+        description="Serve the stack's WebSocket APIs on localhost with API Gateway's "
+        "semantics. The WebSocket port also serves a demo chat page at http://HOST:PORT/ "
+        "and the browser client at /realtime-socket.js.",
+        epilog="Force the drop API Gateway does at the 2-hour cap (close 1001, Going away), "
+        "now: curl -X POST 'http://127.0.0.1:PORT/_dev/drop?namespace=NS&user=SUB' "
+        "(every filter optional; connection=ID picks one connection). Loopback only.",
+    )
     d.add_argument("--stack", default="dev", help="stack name (reads Pulumi.<stack>.yaml)")
     d.add_argument("--project-dir", default=".", help="folder holding Pulumi.yaml")
     d.add_argument("--host", default="127.0.0.1")
@@ -551,7 +562,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--max-duration",
         type=float,
         default=float(contract.MAX_CONNECTION_SECONDS),
-        help=f"seconds (AWS: {contract.MAX_CONNECTION_SECONDS})",
+        help=f"seconds (AWS: {contract.MAX_CONNECTION_SECONDS}); to drop connections on "
+        "demand, see POST /_dev/drop below",
     )
     d.add_argument(
         "--lossy-disconnect",
