@@ -292,6 +292,7 @@ def _cmd_cost(args: argparse.Namespace) -> int:
         memory_mb=args.memory,
         extra_rooms_per_connection=args.extra_rooms,
         history_retention_seconds=args.history_retention,
+        presence_max_room=args.presence_max_room,
     )
     prices = cost.load_prices()
     ours, scan, warnings = cost.estimate(load, prices)
@@ -624,6 +625,13 @@ def build_parser() -> argparse.ArgumentParser:
         default=contract.DEFAULT_HISTORY_RETENTION_SECONDS,
         metavar="SECONDS",
         help="history.retention_seconds (default 3600); 0: messages are not stored",
+    )
+    c.add_argument(
+        "--presence-max-room",
+        type=_bounded(int, 0, contract.MAX_PRESENCE_ROOM_BOUND),
+        default=contract.DEFAULT_PRESENCE_MAX_ROOM,
+        metavar="N",
+        help="presence.max_room_for_events (default 1000); 0: presence.events is off",
     )
     c.set_defaults(func=_cmd_cost)
 

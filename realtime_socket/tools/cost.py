@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
 
-from realtime_socket.contract import MAX_CONNECTION_SECONDS
+from realtime_socket.contract import DEFAULT_PRESENCE_MAX_ROOM, MAX_CONNECTION_SECONDS
 from realtime_socket.tools.capacity import read_units
 
 __all__ = ["ASSUMPTIONS", "Estimate", "Load", "estimate", "load_prices", "render"]
@@ -43,6 +43,9 @@ RATE_LIMIT_WRITES = 1
 #: units per item per KB. With history off: one UpdateItem ADD.
 HISTORY_COUNTER_READS = 1
 TRANSACTION_UNITS_PER_KB = 2
+#: A presence event (a join or a leave of one room): the user index Query (half a unit),
+#: then the room index Query and one POST of a small frame per other connection.
+PRESENCE_USER_INDEX_READS = 0.5
 
 
 ASSUMPTIONS = [
@@ -60,6 +63,10 @@ ASSUMPTIONS = [
     "stored history (rate x retention x size) is a few cents of storage, not counted",
     "writes: realtime-socket 8 per session (row + its user index entry + membership + its room "
     "index entry, written and deleted), 5 per extra room",
+    "presence (rooms up to presence.max_room_for_events): each session joins and leaves each of "
+    "its rooms once, each a post to the room's other connections (an upper bound: a client "
+    "that opens its next connection before closing the old, as realtime_socket.client does, "
+    "announces neither at the 2-hour renewal)",
 ]
 
 
@@ -76,6 +83,8 @@ class Load:
     extra_rooms_per_connection: int = 0
     #: ``history.retention_seconds``: 0 stores no messages (they still get a seq).
     history_retention_seconds: int = 3600
+    #: ``presence.max_room_for_events``; 0: ``presence.events`` is off.
+    presence_max_room: int = DEFAULT_PRESENCE_MAX_ROOM
 
 
 @dataclass
@@ -124,16 +133,27 @@ def _design(design: str, load: Load, prices: dict[str, Any]) -> Estimate:
     seconds_per_message = HANDLER_BASE_SECONDS + posting
     extra = load.extra_rooms_per_connection if design == "realtime-socket" else 0
     invocations_per_session = 3 + extra  # authorizer, $connect, $disconnect, subscribes
+    presence_events = 0.0  # per session: a join and a leave per room
+    if design == "realtime-socket" and 0 < room_size <= load.presence_max_room:
+        presence_events = 2.0 * (1 + extra)
+    others = max(0.0, room_size - 1)
+    presence_seconds = max(
+        others * CPU_PER_POST_SECONDS[design], others * POST_LATENCY_SECONDS / FANOUT_CONCURRENCY
+    )
+    presence_reads = PRESENCE_USER_INDEX_READS + read_units([INDEX_ENTRY_BYTES] * math.ceil(others))
     gb_seconds = (
-        messages * seconds_per_message + sessions * invocations_per_session * HANDLER_BASE_SECONDS
+        messages * seconds_per_message
+        + sessions * invocations_per_session * HANDLER_BASE_SECONDS
+        + sessions * presence_events * presence_seconds
     ) * (load.memory_mb / 1024)
     estimate = Estimate(design=design, seconds_per_message=seconds_per_message)
     estimate.usage = {
-        "API Gateway messages": messages * copies_per_message,
+        "API Gateway messages": messages * copies_per_message + sessions * presence_events * others,
         "API Gateway connection minutes": connected * SECONDS_PER_MONTH / 60,
         "Lambda requests": messages + invocations_per_session * sessions,
         "Lambda GB-seconds": gb_seconds,
-        "DynamoDB read units": messages * reads_per_message,
+        "DynamoDB read units": messages * reads_per_message
+        + sessions * presence_events * presence_reads,
         "DynamoDB write units": sessions
         * (WRITES_PER_SESSION[design] + WRITES_PER_EXTRA_ROOM * extra)
         + messages * writes_per_message,

@@ -11,7 +11,12 @@ MONTH = 730 * 3600
 
 def test_hand_computed_example():
     load = cost.Load(
-        connections=1000, rooms=10, messages_per_second=1, message_bytes=1000, memory_mb=1024
+        connections=1000,
+        rooms=10,
+        messages_per_second=1,
+        message_bytes=1000,
+        memory_mb=1024,
+        presence_max_room=0,  # presence has its own test below
     )
     ours, scan, warnings = cost.estimate(load)
     # 1 inbound + 100 outbound copies per message, each under 32 KB, $1 per million
@@ -59,7 +64,9 @@ def test_x86_and_memory_change_only_compute():
 
 
 def test_large_messages_are_billed_per_32_kb():
-    load = cost.Load(connections=10, rooms=1, messages_per_second=1, message_bytes=70_000)
+    load = cost.Load(
+        connections=10, rooms=1, messages_per_second=1, message_bytes=70_000, presence_max_room=0
+    )
     ours, _, _ = cost.estimate(load)
     # 70,000 B inbound = 3 units; 70,150 B outbound = 3 units, to 10 recipients
     assert ours.usage["API Gateway messages"] == MONTH * (3 + 10 * 3)
@@ -67,7 +74,12 @@ def test_large_messages_are_billed_per_32_kb():
 
 def test_connected_fraction_scales_connection_minutes():
     load = cost.Load(
-        connections=1000, rooms=10, messages_per_second=0, message_bytes=1, connected_fraction=0.25
+        connections=1000,
+        rooms=10,
+        messages_per_second=0,
+        message_bytes=1,
+        connected_fraction=0.25,
+        presence_max_room=0,  # no joins or leaves: no messages at all
     )
     ours, _, _ = cost.estimate(load)
     assert ours.usage["API Gateway connection minutes"] == 250 * MONTH / 60
@@ -111,3 +123,19 @@ def test_history_off_costs_the_seq_counter_only():
     messages = 2_628_000
     assert on.usage["DynamoDB write units"] - off.usage["DynamoDB write units"] == messages * 5
     assert on.usage["DynamoDB read units"] - off.usage["DynamoDB read units"] == messages
+
+
+def test_presence_events_cost_a_post_per_other_connection_per_join_and_leave():
+    """Each session joins and leaves its room once: 2 x (room - 1) posts and, per event, the
+    user index Query and the room index Query; none past the cap or with events off."""
+    base = {"connections": 1000, "rooms": 10, "messages_per_second": 1, "message_bytes": 1000}
+    on, _, _ = cost.estimate(cost.Load(**base))
+    off, _, _ = cost.estimate(cost.Load(**base, presence_max_room=0))
+    capped, _, _ = cost.estimate(cost.Load(**base, presence_max_room=99))
+    sessions = 365_000  # 1,000 connections renewed every 2 hours for 730 hours
+    posts = on.usage["API Gateway messages"] - off.usage["API Gateway messages"]
+    assert posts == sessions * 2 * 99
+    reads = on.usage["DynamoDB read units"] - off.usage["DynamoDB read units"]
+    assert reads == pytest.approx(sessions * 2 * (0.5 + 1.0))  # 99 entries of 70 B: 2 units / 2
+    assert on.usage["Lambda GB-seconds"] > off.usage["Lambda GB-seconds"]
+    assert capped.usage == off.usage  # rooms of 100 are over a cap of 99
