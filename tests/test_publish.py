@@ -35,7 +35,7 @@ from tests.support.helpers import (
     record_calls,
     table_items,
 )
-from tests.support.runtime_harness import RunningRuntime, model_of
+from tests.support.runtime_harness import RunningRuntime, logged_runtime, model_of
 from tests.support.ws_client import assert_silent, recv_json
 
 MEMBERS = {"A": "lobby", "B": "lobby", "C": "lobby", "D": "other"}
@@ -571,11 +571,8 @@ def _chat_program() -> None:
 
 @pytest.fixture(scope="module")
 def rt(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningRuntime]:
-    output = (tmp_path_factory.mktemp("publish") / "handlers.log").open("w")
-    running = RunningRuntime(model_of(_chat_program), handler_output=output)
-    yield running
-    running.close()
-    output.close()
+    with logged_runtime(tmp_path_factory, "publish", model_of(_chat_program)) as running:
+        yield running
 
 
 def test_publish_reaches_the_rooms_clients_through_the_local_runtime(rt, monkeypatch):

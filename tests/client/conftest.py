@@ -9,7 +9,7 @@ import pytest
 from realtime_socket import RealtimeSocket
 from tests.client.support import TINY_MAX_REPLAY
 from tests.support.helpers import jwt_args
-from tests.support.runtime_harness import RunningRuntime, model_of
+from tests.support.runtime_harness import RunningRuntime, logged_runtime, model_of
 
 
 def _program() -> None:
@@ -33,8 +33,5 @@ def _program() -> None:
 
 @pytest.fixture(scope="package")
 def rt(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningRuntime]:
-    output = (tmp_path_factory.mktemp("client") / "handlers.log").open("w")
-    running = RunningRuntime(model_of(_program), handler_output=output)
-    yield running
-    running.close()
-    output.close()
+    with logged_runtime(tmp_path_factory, "client", model_of(_program)) as running:
+        yield running

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.support.runtime_harness import RunningRuntime, model_of, standard_program
+from tests.support.runtime_harness import RunningRuntime, logged_runtime, model_of, standard_program
 
 
 @pytest.fixture(scope="module")
@@ -16,9 +16,5 @@ def standard_model():
 
 @pytest.fixture(scope="module")
 def rt(standard_model, tmp_path_factory) -> Iterator[RunningRuntime]:
-    output = (tmp_path_factory.mktemp("handlers") / "handlers.log").open("w")
-    running = RunningRuntime(standard_model, handler_output=output)
-    running.handler_log = output.name  # type: ignore[attr-defined]
-    yield running
-    running.close()
-    output.close()
+    with logged_runtime(tmp_path_factory, "handlers", standard_model) as running:
+        yield running

@@ -13,7 +13,7 @@ from websockets.sync.client import connect
 from realtime_socket.local import devtokens
 from realtime_socket.local.model import build
 from tests.support.helpers import eventually, table_items
-from tests.support.runtime_harness import RunningRuntime
+from tests.support.runtime_harness import RunningRuntime, logged_runtime
 from tests.support.stack_project import run_stack
 from tests.support.ws_client import assert_silent, recv_json, send
 
@@ -23,11 +23,8 @@ LIFETIME = 4
 
 @pytest.fixture(scope="module")
 def dev_rt(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningRuntime]:
-    output = (tmp_path_factory.mktemp("expiry") / "handlers.log").open("w")
-    running = RunningRuntime(build(run_stack()), handler_output=output)
-    yield running
-    running.close()
-    output.close()
+    with logged_runtime(tmp_path_factory, "expiry", build(run_stack())) as running:
+        yield running
 
 
 def _url(rt: RunningRuntime, sub: str, ttl_seconds: int) -> str:

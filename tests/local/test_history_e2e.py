@@ -10,7 +10,6 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,7 +19,7 @@ from realtime_socket import RealtimeSocket
 from realtime_socket.contract import History
 from realtime_socket.publish import Publisher
 from tests.support.helpers import eventually, jwt_args, mint
-from tests.support.runtime_harness import RunningRuntime, model_of
+from tests.support.runtime_harness import RunningRuntime, logged_runtime, model_of
 from tests.support.ws_client import assert_silent, recv_json, send
 
 #: ``short``'s history.retention_seconds: small enough to wait out in a test.
@@ -45,12 +44,8 @@ def _program() -> None:
 @pytest.fixture(scope="module")
 def rt(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningRuntime]:
     """One runtime for the module; each test uses rooms of its own."""
-    output = (tmp_path_factory.mktemp("history") / "handlers.log").open("w")
-    running = RunningRuntime(model_of(_program), handler_output=output)
-    running.handler_log = Path(output.name)  # type: ignore[attr-defined]
-    yield running
-    running.close()
-    output.close()
+    with logged_runtime(tmp_path_factory, "history", model_of(_program)) as running:
+        yield running
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from websockets.sync.client import ClientConnection, connect
 
 from realtime_socket.local.model import build
 from tests.support.helpers import eventually
-from tests.support.runtime_harness import RunningRuntime
+from tests.support.runtime_harness import RunningRuntime, logged_runtime
 from tests.support.stack_project import run_stack
 from tests.support.ws_client import ask
 
@@ -19,11 +19,8 @@ from tests.support.ws_client import ask
 @pytest.fixture(scope="module")
 def dev_rt(tmp_path_factory) -> Iterator[RunningRuntime]:
     """The repository's own dev stack, as ``make run`` serves it."""
-    output = (tmp_path_factory.mktemp("members") / "handlers.log").open("w")
-    running = RunningRuntime(build(run_stack()), handler_output=output)
-    yield running
-    running.close()
-    output.close()
+    with logged_runtime(tmp_path_factory, "members", build(run_stack())) as running:
+        yield running
 
 
 def _members(ws: ClientConnection, room: str) -> dict[str, Any]:

@@ -21,7 +21,7 @@ from realtime_socket.handlers import connections
 from realtime_socket.local.model import build
 from realtime_socket.publish import NotConnected, Publisher, PublishResult
 from tests.support.helpers import eventually, memberships, table_items
-from tests.support.runtime_harness import RunningRuntime
+from tests.support.runtime_harness import RunningRuntime, logged_runtime
 from tests.support.stack_project import run_stack
 from tests.support.ws_client import assert_silent, recv_json, send
 
@@ -31,11 +31,8 @@ HEX32 = re.compile(r"[0-9a-f]{32}")
 @pytest.fixture(scope="module")
 def dev_rt(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningRuntime]:
     """The repository's own dev stack, as ``make run`` serves it, shared by the module."""
-    output = (tmp_path_factory.mktemp("requests") / "handlers.log").open("w")
-    running = RunningRuntime(build(run_stack()), handler_output=output)
-    yield running
-    running.close()
-    output.close()
+    with logged_runtime(tmp_path_factory, "requests", build(run_stack())) as running:
+        yield running
 
 
 @pytest.fixture(scope="module")

@@ -7,14 +7,13 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from websockets.sync.client import connect
 
 from realtime_socket.local import devtokens
 from realtime_socket.local.model import build
-from tests.support.runtime_harness import RunningRuntime
+from tests.support.runtime_harness import RunningRuntime, logged_runtime
 from tests.support.stack_project import run_stack
 from tests.support.ws_client import handshake_status, recv_json, send
 
@@ -22,12 +21,8 @@ from tests.support.ws_client import handshake_status, recv_json, send
 @pytest.fixture(scope="module")
 def dev_rt(tmp_path_factory) -> Iterator[RunningRuntime]:
     """The repository's own dev stack, as ``make run`` serves it; handler logs to a file."""
-    output = (tmp_path_factory.mktemp("rooms") / "handlers.log").open("w")
-    running = RunningRuntime(build(run_stack()), handler_output=output)
-    running.handler_log = Path(output.name)  # type: ignore[attr-defined]
-    yield running
-    running.close()
-    output.close()
+    with logged_runtime(tmp_path_factory, "rooms", build(run_stack())) as running:
+        yield running
 
 
 def _joined(url: str, room: str) -> None:

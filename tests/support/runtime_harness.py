@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -122,3 +123,18 @@ class RunningRuntime:
         self.call(self.runtime.stop())
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(10)
+
+
+@contextmanager
+def logged_runtime(
+    tmp_path_factory: Any, label: str, model: LocalModel, **options: Any
+) -> Iterator[RunningRuntime]:
+    """A running runtime whose handlers print to ``handlers.log`` in a temporary folder of
+    its own (``handler_log``), closed with the block: a module fixture's whole life."""
+    with (tmp_path_factory.mktemp(label) / "handlers.log").open("w") as output:
+        running = RunningRuntime(model, handler_output=output, **options)
+        running.handler_log = Path(output.name)  # type: ignore[attr-defined]
+        try:
+            yield running
+        finally:
+            running.close()
