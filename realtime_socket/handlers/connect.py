@@ -96,12 +96,9 @@ def handle(
         # The join goes out before the row is written: a post that reaches a connection whose
         # $connect has written its row but not yet returned gets 410, and the clean-up would
         # delete the row of a connection about to open. Announcing first keeps that short.
-        if (
-            api is not None
-            and room is not None
-            and not presence.present_elsewhere(client, cfg, user, room, caller)
-        ):
-            presence.announce(client, api, cfg, room, presence.JOIN, user, excluding=caller)
+        if api is not None and room is not None:
+            targets = presence.join_audience(client, cfg, room, user, caller)
+            presence.tell(client, api, cfg, targets, room, presence.JOIN, user)
         conn = connections.Connection(
             connection_id=caller,
             user_id=user,

@@ -14,7 +14,9 @@ operations and treat ``members`` as the authority. The user index is eventually 
 a connection opened a moment before may not be listed yet.
 
 A room with more than ``presence.max_room_for_events`` connections gets no events: each event
-is one POST per connection, made inside the request that caused it.
+is one POST per connection, made inside the request that caused it. The room is read first:
+an empty room, or one over the cap, needs no look at the user's other connections (a device
+alone in its room, one of many connections of one service identity, costs one Query).
 """
 
 from __future__ import annotations
@@ -30,7 +32,16 @@ from realtime_socket.handlers.settings import Settings
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
-__all__ = ["JOIN", "LEAVE", "announce", "left", "present_elsewhere", "remove_gone"]
+__all__ = [
+    "JOIN",
+    "LEAVE",
+    "audience",
+    "join_audience",
+    "left",
+    "present_elsewhere",
+    "remove_gone",
+    "tell",
+]
 
 JOIN, LEAVE = "join", "leave"
 
@@ -40,7 +51,10 @@ _logger = logging.getLogger(__name__)
 def present_elsewhere(
     db: DynamoDBClient, cfg: Settings, user: str, room: str, connection_id: str
 ) -> bool:
-    """Whether a live connection of ``user`` other than ``connection_id`` is in ``room``."""
+    """Whether a live connection of ``user`` other than ``connection_id`` is in ``room``.
+
+    Reads stop at the first live membership found, 100 at a time.
+    """
     others = [
         cid
         for cid in connections.user_connections(db, cfg.table_name, cfg.user_index, user)
@@ -50,21 +64,13 @@ def present_elsewhere(
     return any(connections.live_items(db, cfg.table_name, keys, (), consistent=True))
 
 
-def announce(
-    db: DynamoDBClient,
-    api: ConnectionsApi,
-    cfg: Settings,
-    room: str,
-    event: str,
-    user: str,
-    *,
-    excluding: str | None = None,
-) -> int:
-    """Post ``event`` about ``user`` to the connections in ``room`` but ``excluding``; return
-    the posts delivered. Nothing is sent when the room is over the configured size."""
-    members = connections.room_members(db, cfg.table_name, cfg.room_index, room)
+def audience(
+    db: DynamoDBClient, cfg: Settings, room: str, excluding: str | None = None
+) -> list[str] | None:
+    """The connections in ``room`` but ``excluding``; None when they are more than
+    ``presence_max_room`` (the room gets no events, and its index is read no further)."""
     targets: list[str] = []
-    for cid in members:
+    for cid in connections.room_members(db, cfg.table_name, cfg.room_index, room):
         if cid == excluding:
             continue
         if len(targets) == cfg.presence_max_room:
@@ -73,8 +79,37 @@ def announce(
                 cfg.presence_max_room,
                 extra={"event": "presence_skipped", "room": room},
             )
-            return 0
+            return None
         targets.append(cid)
+    return targets
+
+
+def join_audience(
+    db: DynamoDBClient, cfg: Settings, room: str, user: str, connection_id: str
+) -> list[str]:
+    """Who is to hear that ``user`` joined ``room`` with ``connection_id``: the room's other
+    connections, or nobody when the user is there already (or the room is empty or over the
+    cap: then the user's other connections are not even read). Call it before the joining
+    membership is written."""
+    targets = audience(db, cfg, room, excluding=connection_id)
+    if not targets or present_elsewhere(db, cfg, user, room, connection_id):
+        return []
+    return targets
+
+
+def tell(
+    db: DynamoDBClient,
+    api: ConnectionsApi,
+    cfg: Settings,
+    targets: list[str],
+    room: str,
+    event: str,
+    user: str,
+) -> int:
+    """Post ``event`` about ``user`` in ``room`` to ``targets``; return the posts delivered.
+    Those gone (410) are removed, and their own leaves told, by :func:`remove_gone`."""
+    if not targets:
+        return 0
     frame = protocol.encode({"type": "presence", "room": room, "event": event, "user": user})
     result = api.broadcast(
         targets, frame, on_gone=lambda gone: remove_gone(db, api, cfg, gone, room=room)
@@ -89,11 +124,12 @@ def left(
     conn: connections.Connection,
     rooms: Iterable[str],
 ) -> None:
-    """Announce ``conn``'s user leaving each of ``rooms`` (already left) where no other
+    """Tell each of ``rooms`` (already left by ``conn``) that its user left, where no other
     connection of theirs remains."""
     for room in sorted(rooms):
-        if not present_elsewhere(db, cfg, conn.user_id, room, conn.connection_id):
-            announce(db, api, cfg, room, LEAVE, conn.user_id)
+        targets = audience(db, cfg, room, excluding=conn.connection_id)
+        if targets and not present_elsewhere(db, cfg, conn.user_id, room, conn.connection_id):
+            tell(db, api, cfg, targets, room, LEAVE, conn.user_id)
 
 
 def remove_gone(

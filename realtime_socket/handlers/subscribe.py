@@ -66,17 +66,12 @@ def handle(
 ) -> dict[str, Any]:
     """``api`` posts presence events (None: none are sent)."""
     caller = events.connection_id(event)
-    joining = False
+    told: list[str] = []  # who is to hear of the join, decided before the membership exists
 
     def decide_join(change: connections.RoomChange) -> None:
-        nonlocal joining
-        joining = (
-            api is not None
-            and change.changed
-            and not presence.present_elsewhere(
-                client, cfg, change.connection.user_id, change.room, caller
-            )
-        )
+        if api is not None and change.changed:
+            user = change.connection.user_id
+            told.extend(presence.join_audience(client, cfg, change.room, user, caller))
 
     with event_log(event) as log:
         try:
@@ -107,9 +102,9 @@ def handle(
             log.set(outcome="rejected", reason=exc.code)
             return _answer(protocol.error_frame(exc.code, exc.message))
         log.set(rooms=len(change.connection.rooms))
-        if joining and api is not None:
+        if told and api is not None:
             user = change.connection.user_id
-            presence.announce(client, api, cfg, room, presence.JOIN, user, excluding=caller)
+            presence.tell(client, api, cfg, told, room, presence.JOIN, user)
         seq = messages.last_seq(client, cfg.history_table, room)
         return _answer({"type": "subscribed", "room": room, "seq": seq})
 

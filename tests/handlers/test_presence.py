@@ -129,12 +129,13 @@ def test_rooms_over_the_cap_get_no_events(room, table, endpoint):
     for cid, user in (("A", "alice"), ("B", "bob")):
         room.connect(cid, user)
     room.events("A")
-    api = endpoint.api()
-    # Two others hear about a third; three others are over the cap of 2.
-    assert presence.announce(db, api, capped, "lobby", presence.JOIN, "carol") == 2
+    # Two connections are within the cap of 2; three are over it.
+    assert sorted(presence.audience(db, capped, "lobby") or []) == ["A", "B"]
     room.connect("C", "carol")
     room.events("A"), room.events("B")
-    assert presence.announce(db, api, capped, "lobby", presence.JOIN, "dave") == 0
+    assert presence.audience(db, capped, "lobby") is None
+    assert sorted(presence.audience(db, capped, "lobby", excluding="C") or []) == ["A", "B"]
+    assert presence.join_audience(db, capped, "lobby", "dave", "D") == []
     assert room.events("A") == room.events("B") == room.events("C") == []
 
 
