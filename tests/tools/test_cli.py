@@ -219,15 +219,18 @@ def test_plan_reports_validation_errors(tmp_path, capsys):
 
 
 def test_cli_prints_the_breakdown(capsys):
-    code = cli.main(
-        ["cost", "--connections", "1000", "--rooms", "10", "--messages-per-second", "1",
-         "--message-bytes", "1000", "--memory", "1024"]
-    )  # fmt: skip
+    args = ["cost", "--connections", "1000", "--rooms", "10", "--messages-per-second", "1",
+            "--message-bytes", "1000", "--memory", "1024"]  # fmt: skip
+    code = cli.main(args)
     out = capsys.readouterr().out
     assert code == 0
     assert "prices read on 2026-11-29" in out
-    assert "API Gateway messages" in out and "265.43" in out
-    assert "The Scan-based design costs 1.28x as much." in out
+    assert "API Gateway messages" in out and "265.43" in out  # the Scan-based design's
+    # presence's joins and leaves: 365,000 sessions x 2 x 99 posts more than 265.43
+    assert "337.70" in out
+    assert "The Scan-based design costs 1.03x as much." in out
+    assert cli.main([*args, "--presence-max-room", "0"]) == 0
+    assert "The Scan-based design costs 1.28x as much." in capsys.readouterr().out
 
 
 def test_cli_counts_the_subscriptions_of_each_connection(capsys):
