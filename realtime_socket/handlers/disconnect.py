@@ -30,7 +30,7 @@ def handle(
         conn = connections.delete(client, cfg.table_name, events.connection_id(event))
         log.set(rooms=len(conn.rooms) if conn else 0)
         if conn is not None and api is not None:
-            presence.left(client, api, cfg, conn, conn.rooms)
+            presence.left(client, api, cfg, conn.user_id, conn.rooms, conn.connection_id)
         return events.response(200)
 
 

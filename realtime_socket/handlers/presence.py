@@ -49,7 +49,7 @@ _logger = logging.getLogger(__name__)
 
 
 def present_elsewhere(
-    db: DynamoDBClient, cfg: Settings, user: str, room: str, connection_id: str
+    db: DynamoDBClient, cfg: Settings, user: str, room: str, connection_id: str | None
 ) -> bool:
     """Whether a live connection of ``user`` other than ``connection_id`` is in ``room``.
 
@@ -121,15 +121,16 @@ def left(
     db: DynamoDBClient,
     api: ConnectionsApi,
     cfg: Settings,
-    conn: connections.Connection,
+    user: str,
     rooms: Iterable[str],
+    connection_id: str | None = None,
 ) -> None:
-    """Tell each of ``rooms`` (already left by ``conn``) that its user left, where no other
-    connection of theirs remains."""
-    for room in sorted(rooms):
-        targets = audience(db, cfg, room, excluding=conn.connection_id)
-        if targets and not present_elsewhere(db, cfg, conn.user_id, room, conn.connection_id):
-            tell(db, api, cfg, targets, room, LEAVE, conn.user_id)
+    """Tell each of ``rooms`` (already left by ``connection_id``, or by connections already
+    deleted) that ``user`` left, where no other connection of theirs remains."""
+    for room in sorted(set(rooms)):
+        targets = audience(db, cfg, room, excluding=connection_id)
+        if targets and not present_elsewhere(db, cfg, user, room, connection_id):
+            tell(db, api, cfg, targets, room, LEAVE, user)
 
 
 def remove_gone(
@@ -148,6 +149,10 @@ def remove_gone(
     """
     deleted = connections.delete_many(db, cfg.table_name, connection_ids, room=room)
     if api is not None and cfg.presence_max_room:
+        # One look per (user, room): a broadcast often finds several dead tabs of one user.
+        rooms_by_user: dict[str, set[str]] = {}
         for conn in deleted:
-            left(db, api, cfg, conn, conn.rooms)
+            rooms_by_user.setdefault(conn.user_id, set()).update(conn.rooms)
+        for user in sorted(rooms_by_user):
+            left(db, api, cfg, user, rooms_by_user[user])
     return deleted

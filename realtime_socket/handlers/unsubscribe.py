@@ -47,7 +47,14 @@ def handle(
         else:
             log.set(rooms=len(change.connection.rooms))
             if change.changed and api is not None:
-                presence.left(client, api, cfg, change.connection, [room])
+                presence.left(
+                    client,
+                    api,
+                    cfg,
+                    change.connection.user_id,
+                    [room],
+                    change.connection.connection_id,
+                )
             frame = {"type": "unsubscribed", "room": room}
         return events.response(200, protocol.encode(frame).decode())
 

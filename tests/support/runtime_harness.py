@@ -46,7 +46,8 @@ def standard_program() -> None:
             "functions": {"timeout_seconds": 2},
         },
     )
-    RealtimeSocket("telemetry", {"jwt": jwt_args()})  # type: ignore[typeddict-item]
+    # Like the dev stack's device namespace: no presence events.
+    RealtimeSocket("telemetry", {"jwt": jwt_args(), "presence": {"events": False}})  # type: ignore[typeddict-item]
     RealtimeSocket("proto", {"jwt": jwt_args(carriers=["protocol"])})  # type: ignore[typeddict-item]
     pulumi.export("ok", True)
 
