@@ -6,7 +6,7 @@ U's first connection enters R (``?room_id=`` at ``$connect``, or ``subscribe``),
 clean-up of a connection that answered 410 Gone).
 
 Whether U has another connection in R is read, never counted: the user index lists U's
-connections and one consistent BatchGetItem reads their memberships of R, so a lost
+connections and consistent BatchGetItems read their memberships of R, so a lost
 ``$disconnect`` cannot leave a counter wrong. A join is decided before the joining
 membership is written, a leave after the leaving one is deleted: when two connections of one
 user race, both may announce (a duplicate), never neither. Clients apply events as set
