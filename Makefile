@@ -31,6 +31,7 @@ bench: $(STAMP)
 	$(PY) -m bench.fanout
 	$(PY) -m bench.coldstart
 	$(PY) -m bench.program
+	$(PY) -m bench.emulation
 	$(PY) -m bench.runtime
 	$(PY) -m bench.churn
 	$(PY) -m bench.resume
@@ -41,6 +42,7 @@ bench-smoke: $(STAMP)
 	$(PY) -m bench.fanout --quick
 	$(PY) -m bench.coldstart --quick
 	$(PY) -m bench.program --quick
+	$(PY) -m bench.emulation --quick
 	$(PY) -m bench.runtime --quick
 	$(PY) -m bench.churn --quick
 	$(PY) -m bench.resume --quick

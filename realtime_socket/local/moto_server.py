@@ -1,4 +1,4 @@
-"""The AWS APIs the handlers call (DynamoDB, SSM...), emulated by moto's server on loopback.
+"""The AWS APIs the handlers call (DynamoDB, SSM...), emulated by moto on loopback.
 
 moto runs in its own process: its state is global per process, so this keeps each runtime's
 tables apart and keeps DynamoDB work off the runtime's event loop. It dies with the process
@@ -9,11 +9,16 @@ on parallel threads, and its conditional writes and transactions check and write
 steps: two ``sendmessage`` functions racing for a room's next seq both passed the counter's
 condition there (measured: duplicate seqs in 2 of 3 runs of 4 threads x 10 messages). DynamoDB
 makes each request atomic; one request at a time is how the emulation keeps that promise.
+
+By default the process is moto behind ``moto_front`` with ``moto_speedups``; ``as_shipped``
+runs moto's own server, one request at a time, for ``bench/emulation.py`` to compare.
 """
 
 from __future__ import annotations
 
 import contextlib
+import http.client
+import logging
 import os
 import signal
 import socket
@@ -21,11 +26,11 @@ import subprocess
 import sys
 import threading
 import time
-import urllib.request
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from realtime_socket.local.moto_front import READY_PATH
 from realtime_socket.local.processes import die_with_parent
 
 __all__ = ["AwsApis"]
@@ -43,10 +48,15 @@ def _free_port(host: str) -> int:
 
 
 class AwsApis:
-    """A moto server process; ``endpoint`` is its URL once :meth:`start` returns."""
+    """A moto server process; ``endpoint`` is its URL once :meth:`start` returns.
 
-    def __init__(self, host: str = "127.0.0.1") -> None:
+    ``as_shipped=True`` runs moto's own server without the speedups (``bench/emulation.py``
+    compares the two).
+    """
+
+    def __init__(self, host: str = "127.0.0.1", *, as_shipped: bool = False) -> None:
         self.host = host
+        self.as_shipped = as_shipped
         self.endpoint = ""
         self._process: subprocess.Popen[bytes] | None = None
 
@@ -57,8 +67,7 @@ class AwsApis:
             self.endpoint = f"http://{self.host}:{port}"
             deadline = time.monotonic() + timeout
             while time.monotonic() < deadline and self._process.poll() is None:
-                with contextlib.suppress(OSError):
-                    urllib.request.urlopen(f"{self.endpoint}/moto-api/", timeout=1).close()  # noqa: S310
+                if _answers(self.host, port):
                     return
                 time.sleep(0.05)
             self.stop()
@@ -66,7 +75,8 @@ class AwsApis:
 
     def _spawn(self, port: int) -> subprocess.Popen[bytes]:
         return subprocess.Popen(  # noqa: S603 - our own interpreter and module
-            [sys.executable, "-m", __name__, self.host, str(port)],
+            [sys.executable, "-m", __name__, self.host, str(port)]
+            + (["--as-shipped"] if self.as_shipped else []),
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             preexec_fn=die_with_parent(),
@@ -82,6 +92,19 @@ class AwsApis:
             self._process = None
 
 
+def _answers(host: str, port: int) -> bool:
+    """Whether an HTTP server answers there (any status: moto's server has no ready path)."""
+    connection = http.client.HTTPConnection(host, port, timeout=1)
+    try:
+        connection.request("GET", READY_PATH)
+        connection.getresponse().read()
+    except OSError:
+        return False
+    finally:
+        connection.close()
+    return True
+
+
 def _one_at_a_time(app: Callable[..., Iterable[bytes]]) -> Callable[..., list[bytes]]:
     """A WSGI app that runs ``app`` for one request at a time, its body included."""
     lock = threading.Lock()
@@ -93,8 +116,17 @@ def _one_at_a_time(app: Callable[..., Iterable[bytes]]) -> Callable[..., list[by
     return serialized
 
 
-def main(host: str, port: int) -> None:
-    """moto's server (as ``python -m moto.server`` runs it), one request at a time."""
+def main(host: str, port: int, as_shipped: bool = False) -> None:
+    """moto behind :mod:`~realtime_socket.local.moto_front` with
+    :mod:`~realtime_socket.local.moto_speedups`; with ``as_shipped``, moto's own server (as
+    ``python -m moto.server`` runs it) one request at a time."""
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    if not as_shipped:
+        from realtime_socket.local import moto_front, moto_speedups
+
+        moto_speedups.install()
+        moto_front.serve(host, port)
+        return
     from moto.moto_server.werkzeug_app import (
         DomainDispatcherApplication,
         MotoRequestHandler,
@@ -102,11 +134,11 @@ def main(host: str, port: int) -> None:
     )
     from werkzeug.serving import run_simple
 
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # a line per request costs 5%
     app = DomainDispatcherApplication(create_backend_app)
     run_simple(host, port, _one_at_a_time(app), threaded=True, request_handler=MotoRequestHandler)
 
 
 if __name__ == "__main__":
     os.environ.setdefault("MOTO_PORT", sys.argv[2])
-    main(sys.argv[1], int(sys.argv[2]))
+    main(sys.argv[1], int(sys.argv[2]), as_shipped="--as-shipped" in sys.argv[3:])

@@ -1,17 +1,31 @@
 """The local AWS APIs: a moto server process on loopback that starts, serves and stops.
 
-That it dies with its parent, even one killed with SIGKILL, is proved in test_processes.py.
+That it dies with its parent, even one killed with SIGKILL, is proved in test_processes.py;
+that its speedups keep moto's answers, in test_moto_speedups.py.
 """
 
 from __future__ import annotations
 
+import json
 import urllib.error
 import urllib.request
+from typing import Any
 
 import boto3
 import pytest
 
+from realtime_socket.local.moto_front import READY_PATH, service_of
 from realtime_socket.local.moto_server import AwsApis
+
+
+def _client(service: str, apis: AwsApis) -> Any:
+    return boto3.client(
+        service,
+        endpoint_url=apis.endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="local",
+        aws_secret_access_key="local",
+    )
 
 
 def test_the_server_serves_dynamodb_until_stopped():
@@ -22,17 +36,60 @@ def test_the_server_serves_dynamodb_until_stopped():
         process = apis._process
         assert process is not None and process.poll() is None
         assert apis.endpoint.startswith("http://127.0.0.1:")
-        dynamodb = boto3.client(
-            "dynamodb",
-            endpoint_url=apis.endpoint,
-            region_name="us-east-1",
-            aws_access_key_id="local",
-            aws_secret_access_key="local",
-        )
-        assert dynamodb.list_tables()["TableNames"] == []
+        assert _client("dynamodb", apis).list_tables()["TableNames"] == []
     finally:
         apis.stop()
     assert process.poll() is not None
     with pytest.raises(urllib.error.URLError):
-        urllib.request.urlopen(f"{apis.endpoint}/moto-api/", timeout=2)  # noqa: S310
+        urllib.request.urlopen(f"{apis.endpoint}{READY_PATH}", timeout=2)  # noqa: S310
     apis.stop()
+
+
+@pytest.mark.parametrize("as_shipped", [False, True], ids=["front", "moto-server"])
+def test_both_servers_answer_as_moto_does(as_shipped):
+    """The front and moto's own server (the benchmark's baseline) give the same answers:
+    moto's, errors included, over SigV4-signed requests for DynamoDB and SSM."""
+    apis = AwsApis(as_shipped=as_shipped)
+    apis.start()
+    try:
+        dynamodb, ssm = _client("dynamodb", apis), _client("ssm", apis)
+        dynamodb.create_table(
+            TableName="t",
+            KeySchema=[{"AttributeName": "k", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "k", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        dynamodb.put_item(TableName="t", Item={"k": {"S": "a"}, "n": {"N": "1"}})
+        assert dynamodb.get_item(TableName="t", Key={"k": {"S": "a"}})["Item"]["n"] == {"N": "1"}
+        with pytest.raises(dynamodb.exceptions.ConditionalCheckFailedException):
+            dynamodb.put_item(
+                TableName="t", Item={"k": {"S": "a"}}, ConditionExpression="attribute_not_exists(k)"
+            )
+        with pytest.raises(dynamodb.exceptions.ResourceNotFoundException):
+            dynamodb.get_item(TableName="missing", Key={"k": {"S": "a"}})
+        ssm.put_parameter(Name="/p", Value="v", Type="SecureString")
+        assert ssm.get_parameter(Name="/p", WithDecryption=True)["Parameter"]["Value"] == "v"
+    finally:
+        apis.stop()
+
+
+def test_a_request_naming_no_aws_api_is_refused_with_a_reason():
+    """Neither a SigV4 scope nor an X-Amz-Target: 400, saying what is missing."""
+    apis = AwsApis()
+    apis.start()
+    try:
+        request = urllib.request.Request(f"{apis.endpoint}/", data=b"{}", method="POST")  # noqa: S310
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(request, timeout=5)  # noqa: S310
+        assert refused.value.code == 400
+        assert "X-Amz-Target" in json.loads(refused.value.read())["message"]
+    finally:
+        apis.stop()
+
+
+def test_the_service_comes_from_the_credential_scope_or_the_target():
+    scope = "AWS4-HMAC-SHA256 Credential=local/20261129/eu-west-1/dynamodb/aws4_request, Sig=x"
+    assert service_of({"Authorization": scope}) == ("dynamodb", "eu-west-1")
+    assert service_of({"X-Amz-Target": "AmazonSSM.GetParameter"}) == ("ssm", "us-east-1")
+    assert service_of({"X-Amz-Target": "DynamoDB_20120810.Query"}) == ("dynamodb", "us-east-1")
+    assert service_of({}) is None
