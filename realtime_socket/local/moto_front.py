@@ -22,10 +22,9 @@ from botocore.awsrequest import AWSPreparedRequest
 from botocore.compat import HTTPHeaders
 from moto.core.botocore_stubber import BotocoreStubber
 
-__all__ = ["READY_PATH", "app", "service_of"]
+from realtime_socket.local.moto_server import READY_PATH
 
-#: Answers 200 once the front listens (``AwsApis.start`` waits for it).
-READY_PATH = "/_ready"
+__all__ = ["WARM_SERVICES", "app", "serve", "service_of", "warm"]
 
 _SCOPE = re.compile(r"Credential=[^/,\s]+/\d{8}/([^/,\s]+)/([^/,\s]+)/aws4_request")
 #: Unsigned requests name their API in ``X-Amz-Target``: its prefix says whose it is.
@@ -87,6 +86,21 @@ def app() -> web.Application:
     return application
 
 
+#: The APIs the handlers and the runtime's seeding call, in the region the runtime gives them.
+WARM_SERVICES = ("dynamodb", "ssm")
+
+
+def warm(region: str = _DEFAULT_REGION) -> None:
+    """Create moto's backends before the first request needs them: SSM's loads AWS's public
+    parameters, 1.5 s that would otherwise land on the runtime's first PutParameter."""
+    from moto import backends
+    from moto.core.models import DEFAULT_ACCOUNT_ID
+
+    for service in WARM_SERVICES:
+        backends.get_backend(service)[DEFAULT_ACCOUNT_ID][region]  # type: ignore[call-overload]
+
+
 def serve(host: str, port: int) -> None:
-    """Serve until the process ends."""
+    """Warm the backends, then serve until the process ends."""
+    warm()
     web.run_app(app(), host=host, port=port, access_log=None, print=None, handle_signals=True)

@@ -30,10 +30,14 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from realtime_socket.local.moto_front import READY_PATH
 from realtime_socket.local.processes import die_with_parent
 
-__all__ = ["AwsApis"]
+__all__ = ["READY_PATH", "AwsApis"]
+
+#: Answers 200 once the emulation listens (the front serves it; moto's own server answers 404,
+#: which is an answer too). Here, not in ``moto_front``: importing this module stays cheap,
+#: so ``realtime-socket dev`` can launch the process before anything heavy is imported.
+READY_PATH = "/_ready"
 
 #: The parent-death signal follows the thread that spawns the child, and callers start the
 #: server from short-lived threads (``asyncio.to_thread``): spawn from one that lives as long
@@ -58,16 +62,30 @@ class AwsApis:
         self.host = host
         self.as_shipped = as_shipped
         self.endpoint = ""
+        self._port = 0
         self._process: subprocess.Popen[bytes] | None = None
 
+    def launch(self) -> None:
+        """Start the process without waiting for it to answer (:meth:`start` waits).
+
+        moto's start-up (its imports, and its SSM backend loading AWS's public parameters)
+        takes about two seconds: ``realtime-socket dev`` launches it first and evaluates the
+        stack program meanwhile.
+        """
+        port = _free_port(self.host)
+        self._process = _SPAWNER.submit(self._spawn, port).result()
+        self._port = port
+        self.endpoint = f"http://{self.host}:{port}"
+
     def start(self, timeout: float = 30.0) -> None:
+        """Launch the process unless :meth:`launch` did, and return once it answers."""
         for _ in range(3):  # the port may be taken between probing and binding
-            port = _free_port(self.host)
-            self._process = _SPAWNER.submit(self._spawn, port).result()
-            self.endpoint = f"http://{self.host}:{port}"
+            if self._process is None:
+                self.launch()
+            assert self._process is not None
             deadline = time.monotonic() + timeout
             while time.monotonic() < deadline and self._process.poll() is None:
-                if _answers(self.host, port):
+                if _answers(self.host, self._port):
                     return
                 time.sleep(0.05)
             self.stop()

@@ -59,7 +59,12 @@ class RuntimeOptions:
     clock: Clock = field(default_factory=Clock)
     max_workers: int = 4
     freeze: bool = True
+    #: Start one environment per function at start-up, so first events skip the cold start.
     prewarm: bool = True
+    #: Whether :meth:`LocalRuntime.start` waits for that. ``realtime-socket dev`` does not:
+    #: it serves at once, and an event that comes before its function is warm waits for a
+    #: cold start, as on Lambda.
+    wait_for_prewarm: bool = True
     #: API Gateway delivers $disconnect on a best-effort basis; tests turn it off to prove
     #: that stale rows are still cleaned up (by a broadcast's 410).
     deliver_disconnect: bool = True
@@ -73,7 +78,11 @@ class RuntimeOptions:
 class LocalRuntime:
     """Serve a :class:`LocalModel`; ``await start()``, then ``await stop()``."""
 
-    def __init__(self, model: LocalModel, options: RuntimeOptions | None = None) -> None:
+    def __init__(
+        self, model: LocalModel, options: RuntimeOptions | None = None, aws: AwsApis | None = None
+    ) -> None:
+        """``aws``: an emulation already launched (``AwsApis.launch``), to overlap its start
+        with the caller's work; the runtime owns and stops it from then on."""
         self.model = model
         self.options = options or RuntimeOptions()
         self.clock = self.options.clock
@@ -90,8 +99,9 @@ class LocalRuntime:
             self.websocket.sessions, PostChaos(self.options.inject_post_throttle_every)
         )
         self._management: ManagementServer | None = None
-        self._moto: AwsApis | None = None
+        self._moto: AwsApis | None = aws
         self._reaper: asyncio.Task[None] | None = None
+        self._prewarming: asyncio.Future[Any] | None = None
         self.aws_endpoint = ""
         self.dev_parameters: list[str] = []
 
@@ -113,13 +123,46 @@ class LocalRuntime:
                 freeze=self.options.freeze,
             )
         if self.options.prewarm:
-            await asyncio.gather(*(pool.prewarm() for pool in self.pools.values()))
+            if self.options.wait_for_prewarm:
+                self._prewarming = asyncio.gather(*(p.prewarm() for p in self.pools.values()))
+                await self._prewarming
+            else:
+                self._prewarming = asyncio.ensure_future(self._prewarm_in_background())
         self._reaper = asyncio.create_task(self._reap_forever())
+
+    def _handshake_first(self) -> list[FunctionPool]:
+        """The pools in the order a first client needs them: authorizers and ``$connect``
+        (every handshake runs them), then the rest."""
+        first: list[str] = []
+        for api in self.model.apis.values():
+            route = api.routes.get("$connect")
+            if route is not None and route.authorizer is not None:
+                first.append(route.authorizer.function.name)
+            if route is not None:
+                first.append(route.function.name)
+        names = dict.fromkeys([*first, *self.pools])
+        return [self.pools[name] for name in names if name in self.pools]
+
+    async def _prewarm_in_background(self, at_once: int = 2) -> None:
+        """Warm every function after :meth:`start` returned, ``at_once`` at a time (one per
+        core here): a burst of 20 interpreters importing boto3 would hold up the very
+        requests it is meant to speed up, and the banner that announces the runtime."""
+        await asyncio.sleep(0)  # let the caller announce the runtime first
+        queue = self._handshake_first()
+
+        async def warm() -> None:
+            while queue:
+                await queue.pop(0).prewarm()
+
+        await asyncio.gather(*(warm() for _ in range(at_once)))
 
     async def stop(self) -> None:
         """Close every connection, stop every function and the local AWS APIs; idempotent."""
         if self._reaper:
             self._reaper.cancel()
+        if self._prewarming is not None and not self._prewarming.done():
+            self._prewarming.cancel()
+            await asyncio.gather(self._prewarming, return_exceptions=True)
         await self.websocket.stop()
         await asyncio.gather(*(pool.close() for pool in self.pools.values()))
         if self._management:
@@ -131,7 +174,8 @@ class LocalRuntime:
 
     def _start_moto(self) -> None:
         """DynamoDB and SSM as the program declares them, in moto's server on loopback."""
-        self._moto = AwsApis(self.options.host)
+        if self._moto is None:
+            self._moto = AwsApis(self.options.host)
         self._moto.start()
         self.aws_endpoint = self._moto.endpoint
         session = boto3.session.Session(

@@ -27,6 +27,7 @@ from realtime_socket.tools import plan, recording, stack_files
 if TYPE_CHECKING:
     import boto3
 
+    from realtime_socket.local.moto_server import AwsApis
     from realtime_socket.local.server import LocalRuntime, RuntimeOptions
     from realtime_socket.publish import Publisher
 
@@ -196,6 +197,7 @@ async def _serve(
     options: RuntimeOptions,
     cfg: stack_files.StackConfig,
     project_dir: Path | None = None,
+    aws: AwsApis | None = None,
 ) -> None:
     from realtime_socket.local.server import LocalRuntime
 
@@ -204,7 +206,7 @@ async def _serve(
     loop = asyncio.get_running_loop()
     for sig in _STOP_SIGNALS:
         loop.add_signal_handler(sig, stop.set)
-    runtime = LocalRuntime(model, options)
+    runtime = LocalRuntime(model, options, aws)
     starting = asyncio.create_task(runtime.start())
     stopping = asyncio.create_task(stop.wait())
     announced: Path | None = None
@@ -234,14 +236,26 @@ async def _serve(
 
 
 def _cmd_dev(args: argparse.Namespace) -> int:
+    from realtime_socket.local.moto_server import AwsApis  # the standard library only
+
+    aws = AwsApis(args.host)
+    aws.launch()  # moto starts (2-3 s) while this process imports and evaluates the program
     try:
-        from realtime_socket.local.server import RuntimeOptions, print_log
-    except ImportError as exc:
-        raise OSError(
-            f"the local runtime needs its extra: pip install 'realtime-socket[local]' ({exc})"
-        ) from exc
-    cfg, rec = _evaluate(Path(args.project_dir), args.stack)
-    model = local_model.build(rec)
+        try:
+            from realtime_socket.local.server import RuntimeOptions, print_log
+        except ImportError as exc:
+            raise OSError(
+                f"the local runtime needs its extra: pip install 'realtime-socket[local]' ({exc})"
+            ) from exc
+        cfg, rec = _evaluate(Path(args.project_dir), args.stack)
+        model = local_model.build(rec)
+    except KeyboardInterrupt:  # Ctrl-C before anything serves: nothing else to close
+        aws.stop()
+        _say("stopped cleanly")
+        return 0
+    except BaseException:
+        aws.stop()
+        raise
     management_port = args.management_port
     if management_port is None:
         management_port = args.port + 1 if args.port else 0
@@ -254,9 +268,10 @@ def _cmd_dev(args: argparse.Namespace) -> int:
         deliver_disconnect=not args.lossy_disconnect,
         inject_post_throttle_every=args.chaos_post_429_every,
         log=print_log(),
+        wait_for_prewarm=False,
     )
     try:
-        asyncio.run(_serve(model, options, cfg, Path(args.project_dir)))
+        asyncio.run(_serve(model, options, cfg, Path(args.project_dir), aws))
     except OSError as exc:
         if exc.errno == errno.EADDRINUSE:
             raise OSError(

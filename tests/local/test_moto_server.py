@@ -14,8 +14,8 @@ from typing import Any
 import boto3
 import pytest
 
-from realtime_socket.local.moto_front import READY_PATH, service_of
-from realtime_socket.local.moto_server import AwsApis
+from realtime_socket.local.moto_front import service_of
+from realtime_socket.local.moto_server import READY_PATH, AwsApis
 
 
 def _client(service: str, apis: AwsApis) -> Any:

@@ -78,12 +78,20 @@ class Dev:
             self.output += line
         assert "Ctrl-C to stop." in self.output, self.output
 
-    def wait_until_starting_functions(self, tmpdir: Path, timeout: float = 120) -> None:
-        """Until its first code folder appears: it is starting its function processes."""
+    def wait_until_launching(self, timeout: float = 120) -> None:
+        """Until its first child (the AWS emulation, launched before the program is even
+        evaluated) runs: it is starting, seconds before it serves."""
         deadline = time.monotonic() + timeout
-        while not _folders(tmpdir) and self.process.poll() is None:
-            assert time.monotonic() < deadline, "no code folder appeared"
+        while not self.children() and self.process.poll() is None:
+            assert time.monotonic() < deadline, "no child process appeared"
             time.sleep(0.02)
+
+    def wait_until_warm(self, timeout: float = 120) -> None:
+        """Until every function has its environment: they start after it serves."""
+        deadline = time.monotonic() + timeout
+        while len(self.children()) < EXPECTED_CHILDREN:
+            assert time.monotonic() < deadline, self.children()
+            time.sleep(0.05)
 
     def children(self) -> list[int]:
         """Live processes in its session (zombies hold no memory and are not counted)."""
@@ -156,6 +164,7 @@ def test_every_way_it_ends_leaves_no_process_and_no_folder(project, temp_root, s
     started.extend([killed, hung_up])
     for dev in started:
         dev.wait_until_serving()
+        dev.wait_until_warm()
         assert len(dev.children()) == EXPECTED_CHILDREN
     killed_folders = _own(killed, _folders(temp_root))
     live_folders = _own(hung_up, _folders(temp_root))
@@ -168,9 +177,10 @@ def test_every_way_it_ends_leaves_no_process_and_no_folder(project, temp_root, s
     terminated = Dev(project, temp_root)
     interrupted_early = Dev(project, temp_root / "early")  # its own TMPDIR: its folders alone
     started.extend([terminated, interrupted_early])
-    interrupted_early.wait_until_starting_functions(temp_root / "early")
+    interrupted_early.wait_until_launching()
     interrupted_early.stop_with(signal.SIGINT)
     terminated.wait_until_serving()
+    terminated.wait_until_warm()
     folders = _folders(temp_root)
     assert not folders & killed_folders  # removed by the next start
     assert live_folders <= folders  # a live runtime's are kept

@@ -4,7 +4,7 @@ and the URLs it hands out."""
 from __future__ import annotations
 
 from realtime_socket.contract import Env
-from realtime_socket.local.model import LocalModel
+from realtime_socket.local.model import LocalModel, build
 from realtime_socket.local.server import LocalRuntime, RuntimeOptions
 from tests.local.gateway.factories import api
 
@@ -34,3 +34,17 @@ def test_functions_see_local_endpoints_in_place_of_aws():
     assert env["AWS_ENDPOINT_URL"] == "http://127.0.0.1:5000"
     assert env["AWS_ACCESS_KEY_ID"] == "local"
     assert runtime.management_url("chat") == "http://127.0.0.1:9001/chat/live"
+
+
+def test_background_prewarm_starts_what_a_handshake_needs_first(chat_recording):
+    """``realtime-socket dev`` serves before its functions are warm: the authorizer and
+    ``$connect`` come first in the warm-up queue, every other function after them, once."""
+    model = build(chat_recording)
+    runtime = LocalRuntime(model, RuntimeOptions(wait_for_prewarm=False))
+    # in reverse name order, so that sorting by name would not pass for the ordering
+    runtime.pools = {name: name for name in sorted(model.functions, reverse=True)}  # type: ignore[misc]
+    order = runtime._handshake_first()
+    connect = model.apis["chat"].routes["$connect"]
+    assert connect.authorizer is not None
+    assert order[:2] == [connect.authorizer.function.name, connect.function.name]
+    assert sorted(order) == sorted(model.functions)
