@@ -5,7 +5,8 @@ process, connects N clients in rooms of R, and lets one sender per room send clo
 (the next message once its own copy came back), measuring T seconds after a 3 s warm-up.
 The same load then runs against a plain ``websockets`` broadcast server
 (bench/plain_server.py) on the same machine: the upper limit of what Python WebSockets do
-here without API Gateway's semantics.
+here without API Gateway's semantics. Also reports how long ``realtime-socket dev`` took
+from launch to its banner (functions keep warming in the background after it).
 
     .venv/bin/python -m bench.runtime                  # 1,000 clients, rooms of 10, 10 s
     .venv/bin/python -m bench.runtime --quick          # 40 clients, 2 s, as CI runs it
@@ -103,7 +104,9 @@ def main() -> None:
         args.clients, args.seconds = 40, 2.0
     python = sys.executable
 
+    launched = time.perf_counter()
     runtime, url_for = start_dev()
+    ready_s = time.perf_counter() - launched  # from the command to its banner
     try:
         ours = asyncio.run(run_load(url_for, args.clients, args.room_size, args.seconds))
     finally:
@@ -129,7 +132,8 @@ def main() -> None:
         )
     ratio = ours["deliveries_per_s"] / upper["deliveries_per_s"]
     print(f"\nlocal runtime reaches {ratio:.1%} of the plain server's delivery rate")
-    write_results(args.json, {"runtime": ours, "plain": upper, "ratio": ratio})
+    print(f"realtime-socket dev was ready (its banner printed) {ready_s:.1f} s after launch")
+    write_results(args.json, {"runtime": ours, "plain": upper, "ratio": ratio, "ready_s": ready_s})
 
 
 if __name__ == "__main__":
