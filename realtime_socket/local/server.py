@@ -61,9 +61,10 @@ class RuntimeOptions:
     freeze: bool = True
     #: Start one environment per function at start-up, so first events skip the cold start.
     prewarm: bool = True
-    #: Whether :meth:`LocalRuntime.start` waits for that. ``realtime-socket dev`` does not:
-    #: it serves at once, and an event that comes before its function is warm waits for a
-    #: cold start, as on Lambda.
+    #: Whether :meth:`LocalRuntime.start` waits for all of that. ``realtime-socket dev`` waits
+    #: only for what a handshake runs (authorizers, ``$connect``) and warms the rest in the
+    #: background: an event that comes before its function is warm waits for a cold start,
+    #: as on Lambda.
     wait_for_prewarm: bool = True
     #: API Gateway delivers $disconnect on a best-effort basis; tests turn it off to prove
     #: that stale rows are still cleaned up (by a broadcast's 410).
@@ -127,12 +128,13 @@ class LocalRuntime:
                 self._prewarming = asyncio.gather(*(p.prewarm() for p in self.pools.values()))
                 await self._prewarming
             else:
-                self._prewarming = asyncio.ensure_future(self._prewarm_in_background())
+                handshake, rest = self._handshake_pools()
+                await asyncio.gather(*(pool.prewarm() for pool in handshake))
+                self._prewarming = asyncio.ensure_future(self._prewarm_in_background(rest))
         self._reaper = asyncio.create_task(self._reap_forever())
 
-    def _handshake_first(self) -> list[FunctionPool]:
-        """The pools in the order a first client needs them: authorizers and ``$connect``
-        (every handshake runs them), then the rest."""
+    def _handshake_pools(self) -> tuple[list[FunctionPool], list[FunctionPool]]:
+        """The pools every handshake runs (authorizers and ``$connect``), and the others."""
         first: list[str] = []
         for api in self.model.apis.values():
             route = api.routes.get("$connect")
@@ -140,15 +142,14 @@ class LocalRuntime:
                 first.append(route.authorizer.function.name)
             if route is not None:
                 first.append(route.function.name)
-        names = dict.fromkeys([*first, *self.pools])
-        return [self.pools[name] for name in names if name in self.pools]
+        handshake = [self.pools[name] for name in dict.fromkeys(first) if name in self.pools]
+        rest = [pool for name, pool in self.pools.items() if name not in first]
+        return handshake, rest
 
-    async def _prewarm_in_background(self, at_once: int = 2) -> None:
-        """Warm every function after :meth:`start` returned, ``at_once`` at a time (one per
-        core here): a burst of 20 interpreters importing boto3 would hold up the very
-        requests it is meant to speed up, and the banner that announces the runtime."""
-        await asyncio.sleep(0)  # let the caller announce the runtime first
-        queue = self._handshake_first()
+    async def _prewarm_in_background(self, queue: list[FunctionPool], at_once: int = 2) -> None:
+        """Warm ``queue`` after :meth:`start` returned, ``at_once`` at a time (one per core
+        here): a burst of 20 interpreters importing boto3 would hold up the very requests it
+        is meant to speed up."""
 
         async def warm() -> None:
             while queue:

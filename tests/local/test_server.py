@@ -36,15 +36,16 @@ def test_functions_see_local_endpoints_in_place_of_aws():
     assert runtime.management_url("chat") == "http://127.0.0.1:9001/chat/live"
 
 
-def test_background_prewarm_starts_what_a_handshake_needs_first(chat_recording):
-    """``realtime-socket dev`` serves before its functions are warm: the authorizer and
-    ``$connect`` come first in the warm-up queue, every other function after them, once."""
+def test_dev_warms_what_a_handshake_runs_before_it_serves(chat_recording):
+    """``realtime-socket dev`` serves before all its functions are warm, but not before the
+    authorizer and ``$connect``: a first client's handshake never waits for a cold start.
+    Every other function is warmed after, each once."""
     model = build(chat_recording)
     runtime = LocalRuntime(model, RuntimeOptions(wait_for_prewarm=False))
-    # in reverse name order, so that sorting by name would not pass for the ordering
+    # in reverse name order, so that sorting by name would not pass for the split
     runtime.pools = {name: name for name in sorted(model.functions, reverse=True)}  # type: ignore[misc]
-    order = runtime._handshake_first()
+    handshake, rest = runtime._handshake_pools()
     connect = model.apis["chat"].routes["$connect"]
     assert connect.authorizer is not None
-    assert order[:2] == [connect.authorizer.function.name, connect.function.name]
-    assert sorted(order) == sorted(model.functions)
+    assert handshake == [connect.authorizer.function.name, connect.function.name]
+    assert sorted([*handshake, *rest]) == sorted(model.functions)
