@@ -24,6 +24,7 @@ from realtime_socket.component import policies
 from realtime_socket.contract import MAX_MESSAGE_BYTES, Table
 from realtime_socket.handlers import connections, messages, protocol, requests
 from realtime_socket.publish import NotConnected, Publisher, PublishResult
+from tests.handlers.conftest import connected_long_ago as connected_long_ago  # autouse
 from tests.handlers.conftest import endpoint as endpoint  # the handler tests' fixtures
 from tests.handlers.conftest import table as table
 from tests.support.helpers import (

@@ -21,9 +21,12 @@ async def run_churn(
     pace: float,
     seed: int = 7,
     before_close: Callable[[dict[str, Any]], Awaitable[None]] | None = None,
+    after_connect: Callable[[], Awaitable[None]] | None = None,
 ) -> dict[str, Any]:
-    """Run the churn scenario; ``before_close`` may inspect state while survivors are
-    still connected."""
+    """Run the churn scenario; ``after_connect`` runs once every client is connected, before
+    anyone sends (tests age the connections there, so the 410s of those that vanish clean
+    them up at once), and ``before_close`` may inspect state while survivors are still
+    connected."""
     rng = random.Random(seed)
     per_room = clients // rooms
     members: dict[int, list[ClientConnection]] = {}
@@ -74,6 +77,8 @@ async def run_churn(
             elif frame.get("type") == "message":
                 echoes[room].put_nowait(frame["data"]["seq"])
 
+    if after_connect is not None:
+        await after_connect()
     drains = [asyncio.create_task(drain_sender(room)) for room in members]
     senders = [asyncio.create_task(sender(room)) for room in members]
     await half.wait()

@@ -57,6 +57,9 @@ __all__ = [
 
 #: BatchWriteItem takes at most 25 requests, BatchGetItem 100 keys.
 _BATCH_SIZE = 25
+#: How long after connecting a 410 may mean "still in ``$connect``": a post answers 410 until
+#: the handshake completes, which takes at most API Gateway's 29 s integration timeout.
+CONNECTING_GRACE_SECONDS = 30
 _BATCH_GET = 100
 #: Unprocessed rows are retried within the event: cap each wait at 1 s (botocore's 20 s
 #: cap would outlive API Gateway's 29 s integration timeout).
@@ -387,10 +390,20 @@ def delete(client: DynamoDBClient, table: str, connection_id: str) -> Connection
 
 
 def delete_many(
-    client: DynamoDBClient, table: str, connection_ids: Iterable[str], room: str | None = None
+    client: DynamoDBClient,
+    table: str,
+    connection_ids: Iterable[str],
+    room: str | None = None,
+    now: float | None = None,
 ) -> list[Connection]:
     """Delete stale connections (those that answered 410): each row and its memberships;
-    return the rows deleted (those already gone are not in it).
+    return the rows deleted (those already gone, or too young, are not in it).
+
+    A connection that connected less than ``CONNECTING_GRACE_SECONDS`` ago is left alone
+    (a conditional DeleteItem): API Gateway answers 410 to posts until ``$connect`` returns,
+    and the rows are written before that, so deleting them would leave an open connection
+    that no room lists. A young connection that is really gone is deleted by a later 410, by
+    its ``$disconnect``, or by TTL.
 
     Each row goes with one DeleteItem (``ALL_OLD`` names its rooms), then every membership
     those rows named, plus each connection's membership of ``room`` (the room the fan-out
@@ -401,10 +414,19 @@ def delete_many(
     """
     keys: list[str] = []
     deleted: list[Connection] = []
+    cutoff = int((time.time() if now is None else now) * 1000) - CONNECTING_GRACE_SECONDS * 1000
     for cid in dict.fromkeys(connection_ids):
-        old = client.delete_item(
-            TableName=table, Key={Table.CONNECTION_ID: {"S": cid}}, ReturnValues="ALL_OLD"
-        ).get("Attributes")
+        try:
+            old = client.delete_item(
+                TableName=table,
+                Key={Table.CONNECTION_ID: {"S": cid}},
+                ConditionExpression="attribute_not_exists(#cid) OR #at < :cutoff",
+                ExpressionAttributeNames={"#cid": Table.CONNECTION_ID, "#at": Table.CONNECTED_AT},
+                ExpressionAttributeValues={":cutoff": {"N": str(cutoff)}},
+                ReturnValues="ALL_OLD",
+            ).get("Attributes")
+        except client.exceptions.ConditionalCheckFailedException:
+            continue  # young: perhaps still in its $connect (see CONNECTING_GRACE_SECONDS)
         rooms = set(_rooms_of(old) if old else ())
         if old:
             deleted.append(_row(old))

@@ -13,13 +13,22 @@ import pytest
 from moto import mock_aws
 
 from realtime_socket.contract import Env, Table
-from realtime_socket.handlers import clients, messages, settings
+from realtime_socket.handlers import clients, connections, messages, settings
 from realtime_socket.local.tables import create_table
 from realtime_socket.local.worker import LambdaLogHandler
 from realtime_socket.tools.recording import Recording
 from tests.support.helpers import FakeContext, ScriptedConnections, evaluate_socket
 
 MANAGEMENT_ENDPOINT = "https://abc123.execute-api.us-east-1.amazonaws.com/live"
+
+
+@pytest.fixture(autouse=True)
+def connected_long_ago(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Handler tests connect and find a connection gone within one second. A 410 from a
+    connection younger than ``CONNECTING_GRACE_SECONDS`` is left alone (it may still be in
+    its ``$connect``); here every connection counts as old enough, except in the tests of
+    that grace (test_connections.py), which set it back."""
+    monkeypatch.setattr(connections, "CONNECTING_GRACE_SECONDS", 0)
 
 
 @pytest.fixture

@@ -284,3 +284,25 @@ def test_user_connections_follows_every_page(table: tuple[Any, Settings]) -> Non
     assert len(client.start_keys) >= 6  # six rows of alice, one a page
     assert client.start_keys[0] is None
     assert all(key is not None for key in client.start_keys[1:])
+
+
+def test_a_410_from_a_connection_still_connecting_leaves_its_rows(table, monkeypatch):
+    """API Gateway answers 410 until ``$connect`` returns, and the rows are written before
+    that: a connection younger than the grace keeps its row and memberships; an older one,
+    or one whose row is already gone, is cleaned as before."""
+    monkeypatch.setattr(connections, "CONNECTING_GRACE_SECONDS", 30)
+    db, cfg = table
+    now = time.time()
+    rooms = frozenset({"lobby", "team"})
+    young = connections.Connection("young", "alice", int((now - 5) * 1000), rooms)
+    old = connections.Connection("old", "bob", int((now - 31) * 1000), rooms)
+    for conn in (young, old):
+        connections.put(db, cfg.table_name, conn, 600)
+    deleted = connections.delete_many(
+        db, cfg.table_name, ["young", "old", "no-row"], room="lobby", now=now
+    )
+    assert [c.connection_id for c in deleted] == ["old"]
+    assert set(table_items(db, cfg.table_name)) == {"young", "young|lobby", "young|team"}
+    later = connections.delete_many(db, cfg.table_name, ["young"], room="lobby", now=now + 30)
+    assert [c.connection_id for c in later] == ["young"]
+    assert table_items(db, cfg.table_name) == {}

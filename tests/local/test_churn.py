@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 from bench.scenarios.churn import run_churn
-from tests.support.helpers import mint
+from tests.support.helpers import age_connections, mint
 from tests.support.runtime_harness import RunningRuntime
 
 
@@ -22,6 +22,9 @@ def test_clients_vanishing_mid_stream_lose_nobody_elses_messages(standard_model,
     )
     token = mint(sub="churner")
     rows_left: list[int] = []
+
+    async def age_rows():
+        await asyncio.to_thread(age_connections, rt.dynamodb(), rt.table_name("chat"))
 
     async def count_rows(report):
         db, table = rt.dynamodb(), rt.table_name("chat")
@@ -39,6 +42,7 @@ def test_clients_vanishing_mid_stream_lose_nobody_elses_messages(standard_model,
                 messages=12,
                 pace=0.12,
                 before_close=count_rows,
+                after_connect=age_rows,
             )
         )
     finally:

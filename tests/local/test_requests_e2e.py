@@ -202,8 +202,10 @@ def test_a_row_without_a_live_connection_is_not_connected_and_cleaned(
     """A row whose connection is gone (a lost $disconnect): NotConnected at once, and the
     410 deletes the row, its membership and the pending request."""
     db, table = dev_rt.dynamodb(), dev_rt.table_name("telemetry")
-    now_ms = int(time.time() * 1000)
-    ghost = connections.Connection("GhostConnId0=", "sensor-5", now_ms, frozenset({"sensor-5"}))
+    a_minute_ago = int(time.time() * 1000) - 60_000  # past the grace for a 410 in $connect
+    ghost = connections.Connection(
+        "GhostConnId0=", "sensor-5", a_minute_ago, frozenset({"sensor-5"})
+    )
     connections.put(db, table, ghost, ttl_seconds=600)
     assert ("GhostConnId0=", "sensor-5") in memberships(db, table)
     started = time.monotonic()

@@ -21,7 +21,7 @@ from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
 from realtime_socket.contract import MAX_FRAME_BYTES, MAX_MESSAGE_BYTES, Table
-from tests.support.helpers import mint
+from tests.support.helpers import age_connections, mint
 from tests.support.ws_client import assert_silent, handshake_status, recv_json, send
 
 # -- rooms and namespaces -------------------------------------------------------------------
@@ -320,6 +320,7 @@ def test_vanished_client_is_removed_by_the_next_broadcast(standard_model, tmp_pa
             assert db.get_item(TableName=table, Key={Table.CONNECTION_ID: {"S": ghost_id}}).get(
                 "Item"
             )
+            age_connections(db, table, [ghost_id])  # past the grace for a 410 in $connect
             send(stay, {"action": "sendmessage", "data": "anyone?"})
             assert recv_json(stay)["data"] == "anyone?"
             deadline = time.time() + 5

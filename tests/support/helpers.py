@@ -174,6 +174,24 @@ def put_one_room_row(
     )
 
 
+def age_connections(db: Any, table: str, ids: list[str] | None = None, seconds: int = 60) -> None:
+    """Move connections' ``connectedAt`` back by ``seconds`` (all connection rows, or ``ids``):
+    a 410 clean-up leaves connections younger than ``CONNECTING_GRACE_SECONDS`` alone, as
+    they may still be in ``$connect``, so tests of the clean-up age theirs first."""
+    if ids is None:
+        rows = table_items(db, table).values()
+        ids = [row[Table.CONNECTION_ID]["S"] for row in rows if Table.CONNECTED_AT in row]
+    for cid in ids:
+        db.update_item(
+            TableName=table,
+            Key={Table.CONNECTION_ID: {"S": cid}},
+            UpdateExpression="SET #at = #at - :aged",
+            ConditionExpression="attribute_exists(#at)",
+            ExpressionAttributeNames={"#at": Table.CONNECTED_AT},
+            ExpressionAttributeValues={":aged": {"N": str(seconds * 1000)}},
+        )
+
+
 def eventually(check: Callable[[], bool], timeout: float = 10) -> bool:
     """Whether ``check`` holds within ``timeout`` seconds, asked every 50 ms: for state that
     another process writes (a handler's row, an index that catches up)."""
