@@ -9,7 +9,7 @@ message shows moto's fixed cost per request. Tables grow as on a live runtime: t
 connections with N, the history with every message.
 
     .venv/bin/python -m bench.emulation                 # 1,000 connections, 600 messages
-    .venv/bin/python -m bench.emulation --quick         # 200 connections, 100 messages
+    .venv/bin/python -m bench.emulation --quick         # 100 connections, 40 messages
 """
 
 from __future__ import annotations

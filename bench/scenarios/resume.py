@@ -14,6 +14,7 @@ short) makes the client ask for history since its last seq too.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import random
 from collections.abc import Callable
@@ -93,10 +94,11 @@ async def _room_last_seq(url: str, room: str) -> int:
     says where the room is."""
     async with connect(url, max_size=None) as ws:
         await ws.send(json.dumps({"action": "history", "room": room, "since": 2**53}))
-        async for raw in ws:
-            frame = json.loads(raw)
-            if frame.get("type") == "history":
-                return int(frame["last_seq"])
+        async with asyncio.timeout(30):
+            async for raw in ws:
+                frame = json.loads(raw)
+                if frame.get("type") == "history":
+                    return int(frame["last_seq"])
     raise ConnectionError("closed before the history answer")
 
 
@@ -168,6 +170,10 @@ async def run_resume(
     # The room's last seq, from the server: a message can be stored (and reach some clients)
     # although its sender never saw it, when the function ran past its timeout while posting.
     total = max(last_seq, await _room_last_seq(url_for(room), room))
+    for client in audience:  # a last message that reached only part of the room shows no gap:
+        if client.last < total and client.ws is not None:  # ask, as a client does at a lull
+            with contextlib.suppress(Exception):
+                await client.ask_history()
     for _ in range(600):  # the last deliveries and replays land
         if all(client.last >= total for client in audience):
             break

@@ -67,7 +67,10 @@ def app() -> web.Application:
         url = f"https://{service}.{region}.amazonaws.com{request.path_qs}"
         prepared = AWSPreparedRequest(request.method, url, headers, body, stream_output=False)
         # moto's processor is synchronous: called on the loop, one request at a time
-        result = stubber.process_request(prepared)
+        try:
+            result = stubber.process_request(prepared)
+        except NotImplementedError as exc:  # an action moto does not emulate
+            return web.json_response({"message": f"not emulated by moto: {exc}"}, status=501)
         if result is None:
             return web.json_response({"message": f"{service} is not emulated"}, status=404)
         status, moto_headers, payload = result
@@ -103,4 +106,4 @@ def warm(region: str = _DEFAULT_REGION) -> None:
 def serve(host: str, port: int) -> None:
     """Warm the backends, then serve until the process ends."""
     warm()
-    web.run_app(app(), host=host, port=port, access_log=None, print=None, handle_signals=True)
+    web.run_app(app(), host=host, port=port, access_log=None, print=None, handle_signals=False)

@@ -85,7 +85,7 @@ class AwsApis:
             assert self._process is not None
             deadline = time.monotonic() + timeout
             while time.monotonic() < deadline and self._process.poll() is None:
-                if _answers(self.host, self._port):
+                if _answers(self.host, self._port, any_status=self.as_shipped):
                     return
                 time.sleep(0.05)
             self.stop()
@@ -110,17 +110,19 @@ class AwsApis:
             self._process = None
 
 
-def _answers(host: str, port: int) -> bool:
-    """Whether an HTTP server answers there (any status: moto's server has no ready path)."""
+def _answers(host: str, port: int, any_status: bool) -> bool:
+    """Whether the emulation answers there: 200 on the front's ready path, or any status
+    from moto's own server (it has no such path)."""
     connection = http.client.HTTPConnection(host, port, timeout=1)
     try:
         connection.request("GET", READY_PATH)
-        connection.getresponse().read()
-    except OSError:
+        response = connection.getresponse()
+        response.read()
+    except (OSError, http.client.HTTPException):
         return False
     finally:
         connection.close()
-    return True
+    return any_status or response.status == 200
 
 
 def _one_at_a_time(app: Callable[..., Iterable[bytes]]) -> Callable[..., list[bytes]]:
@@ -139,6 +141,9 @@ def main(host: str, port: int, as_shipped: bool = False) -> None:
     :mod:`~realtime_socket.local.moto_speedups`; with ``as_shipped``, moto's own server (as
     ``python -m moto.server`` runs it) one request at a time."""
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    # Ctrl-C in a terminal reaches the whole process group: the runtime still needs DynamoDB
+    # for the $disconnect of every connection it closes, and stops this process itself.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     if not as_shipped:
         from realtime_socket.local import moto_front, moto_speedups
 

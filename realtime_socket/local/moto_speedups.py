@@ -83,11 +83,11 @@ def _query(
     self: Table, hash_key: DynamoType | None, *args: Any, **kwargs: Any
 ) -> tuple[list[Item], int, dict[str, Any] | None]:
     index_name = args[6] if len(args) > 6 else kwargs.get("index_name")
-    _query_scope.table = self
-    _query_scope.partition = hash_key if not index_name else None
-    conditions = kwargs.get("hash_key_conditions") or [] if index_name else []
-    _query_scope.strings = [(n, v.value) for n, v in conditions if v.type == "S"]
     try:
+        _query_scope.table = self
+        _query_scope.partition = hash_key if not index_name else None
+        conditions = kwargs.get("hash_key_conditions") or [] if index_name else []
+        _query_scope.strings = [(n, v.value) for n, v in conditions if v.type == "S"]
         return _ORIGINAL["query"](self, hash_key, *args, **kwargs)  # type: ignore[no-any-return]
     finally:
         _query_scope.table = None
@@ -126,6 +126,8 @@ def _targets(backend: DynamoDBBackend, transact_items: list[dict[str, Any]]) -> 
 
 
 def _transact_write_items(self: DynamoDBBackend, transact_items: list[dict[str, Any]]) -> None:
+    """moto's transaction, rolled back item by item (stream records of a failed one stay:
+    the program declares no streams)."""
     saved = []
     for table, hash_key, range_key in _targets(self, transact_items):
         try:

@@ -14,7 +14,9 @@ API Gateway's decisions are not here: they live sans-I/O in ``local.gateway``.
 from __future__ import annotations
 
 import asyncio
+import json
 import re
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import IO, Any
@@ -76,6 +78,15 @@ class RuntimeOptions:
     inject_post_throttle_every: int = 0
 
 
+def _report_prewarm_failure(done: asyncio.Future[Any]) -> None:
+    """A background warm-up that failed is said, not left to the garbage collector: its
+    function still starts on first use (or reports its own error then)."""
+    if not done.cancelled() and done.exception() is not None:
+        error = done.exception()
+        line = {"event": "prewarm failed", "error": f"{type(error).__name__}: {error}"}
+        print(json.dumps(line), file=sys.stderr, flush=True)
+
+
 class LocalRuntime:
     """Serve a :class:`LocalModel`; ``await start()``, then ``await stop()``."""
 
@@ -131,6 +142,7 @@ class LocalRuntime:
                 handshake, rest = self._handshake_pools()
                 await asyncio.gather(*(pool.prewarm() for pool in handshake))
                 self._prewarming = asyncio.ensure_future(self._prewarm_in_background(rest))
+                self._prewarming.add_done_callback(_report_prewarm_failure)
         self._reaper = asyncio.create_task(self._reap_forever())
 
     def _handshake_pools(self) -> tuple[list[FunctionPool], list[FunctionPool]]:

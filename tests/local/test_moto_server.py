@@ -7,6 +7,8 @@ that its speedups keep moto's answers, in test_moto_speedups.py.
 from __future__ import annotations
 
 import json
+import signal
+import time
 import urllib.error
 import urllib.request
 from typing import Any
@@ -93,3 +95,21 @@ def test_the_service_comes_from_the_credential_scope_or_the_target():
     assert service_of({"X-Amz-Target": "AmazonSSM.GetParameter"}) == ("ssm", "us-east-1")
     assert service_of({"X-Amz-Target": "DynamoDB_20120810.Query"}) == ("dynamodb", "us-east-1")
     assert service_of({}) is None
+
+
+def test_ctrl_c_in_the_terminal_leaves_the_emulation_to_its_runtime():
+    """Ctrl-C reaches the whole process group; the runtime still needs DynamoDB for the
+    $disconnect of every connection it closes, so the emulation ignores SIGINT and ends on
+    the runtime's SIGTERM."""
+    apis = AwsApis()
+    apis.start()
+    try:
+        assert apis._process is not None
+        apis._process.send_signal(signal.SIGINT)
+        time.sleep(0.5)
+        assert apis._process.poll() is None
+        assert _client("dynamodb", apis).list_tables()["TableNames"] == []
+    finally:
+        process = apis._process
+        apis.stop()
+    assert process is not None and process.returncode is not None
