@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import realtime_socket
+from tests.support.helpers import modules_loaded_by, within
 
 
 def test_importing_the_package_and_the_handlers_loads_no_pulumi() -> None:
     """Lambda imports realtime_socket.handlers with no pulumi installed: nothing may pull it in."""
-    probe = (
-        "import sys, realtime_socket, realtime_socket.contract, realtime_socket.handlers.connect;"
-        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'pulumi'))"
+    loaded = modules_loaded_by(
+        "realtime_socket", "realtime_socket.contract", "realtime_socket.handlers.connect"
     )
-    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
-    assert done.stdout.strip() == "[]"
+    assert within(loaded, "pulumi") == set()
 
 
 def test_every_public_name_resolves_to_the_component_layer() -> None:

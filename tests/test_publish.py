@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -29,12 +27,13 @@ from tests.handlers.conftest import endpoint as endpoint  # the handler tests' f
 from tests.handlers.conftest import table as table
 from tests.support.helpers import (
     HISTORY,
-    ROOT,
     ScriptedConnections,
     jwt_args,
     mint,
+    modules_loaded_by,
     record_calls,
     table_items,
+    within,
 )
 from tests.support.runtime_harness import RunningRuntime, logged_runtime, model_of
 from tests.support.ws_client import assert_silent, recv_json
@@ -551,15 +550,8 @@ def test_grant_publish_allows_exactly_what_the_publisher_calls(room, endpoint):
 
 def test_importing_publish_loads_neither_pulumi_nor_the_component():
     """Backends and Lambda functions import it without pulumi, pulumi_aws or the component."""
-    code = (
-        "import sys, realtime_socket.publish\n"
-        "print([m for m in sys.modules if m.split('.')[0] in ('pulumi', 'pulumi_aws')"
-        " or m.startswith('realtime_socket.component')])"
-    )
-    out = subprocess.run(
-        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
-    )
-    assert out.stdout.strip() == "[]"
+    loaded = modules_loaded_by("realtime_socket.publish")
+    assert within(loaded, "pulumi", "pulumi_aws", "realtime_socket.component") == set()
 
 
 # -- end to end through the local runtime -----------------------------------------------------

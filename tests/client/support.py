@@ -37,31 +37,21 @@ async def next_events(
     """The client's next ``count`` events of ``kinds`` (by default not Presence: whether a
     test's other clients announce themselves is not what it tests); fails the test after
     ``timeout`` seconds."""
+    return await events_until(client, lambda events: len(events) == count, timeout, kinds)
+
+
+async def events_until(
+    client: Client,
+    done: Callable[[list[Event]], bool],
+    timeout: float = 20,
+    kinds: tuple[type, ...] = (Message, Gap),
+) -> list[Event]:
+    """Events of ``kinds`` until ``done(events)`` holds; fails after ``timeout`` s."""
     events: list[Event] = []
 
     async def collect() -> None:
         async for event in client:
             if isinstance(event, kinds):
-                events.append(event)
-            if len(events) == count:
-                return
-
-    try:
-        await asyncio.wait_for(collect(), timeout)
-    except TimeoutError:
-        raise AssertionError(f"{len(events)} of {count} events in {timeout} s: {events}") from None
-    return events
-
-
-async def events_until(
-    client: Client, done: Callable[[list[Event]], bool], timeout: float = 20
-) -> list[Event]:
-    """Message and Gap events until ``done(events)`` holds; fails after ``timeout`` s."""
-    events: list[Event] = []
-
-    async def collect() -> None:
-        async for event in client:
-            if isinstance(event, Message | Gap):
                 events.append(event)
             if done(events):
                 return
@@ -69,7 +59,7 @@ async def events_until(
     try:
         await asyncio.wait_for(collect(), timeout)
     except TimeoutError:
-        raise AssertionError(f"not done in {timeout} s: {events}") from None
+        raise AssertionError(f"not done in {timeout} s ({len(events)} events): {events}") from None
     return events
 
 

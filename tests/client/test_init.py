@@ -2,32 +2,18 @@
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
-
 import realtime_socket.client
-from tests.support.helpers import ROOT
+from tests.support.helpers import modules_loaded_by, within
 
 
 def test_importing_the_client_loads_neither_pulumi_nor_boto3() -> None:
     """In a fresh interpreter, ``import realtime_socket.client`` leaves pulumi, boto3 and
     the component, handlers, local and tools layers unloaded: devices install only
     websockets."""
-    code = (
-        "import json, sys, realtime_socket.client;"
-        "print(json.dumps(sorted({m.split('.')[0] if not m.startswith('realtime_socket.')"
-        " else '.'.join(m.split('.')[:2]) for m in sys.modules})))"
-    )
-    done = subprocess.run(
-        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
-    )
-    loaded = set(json.loads(done.stdout))
+    loaded = modules_loaded_by("realtime_socket.client")
     assert "realtime_socket.client" in loaded and "websockets" in loaded
-    forbidden = {"pulumi", "pulumi_aws", "boto3", "botocore", "jwt"} | {
-        f"realtime_socket.{layer}" for layer in ("component", "handlers", "local", "tools")
-    }
-    assert loaded & forbidden == set()
+    layers = (f"realtime_socket.{layer}" for layer in ("component", "handlers", "local", "tools"))
+    assert within(loaded, "pulumi", "pulumi_aws", "boto3", "botocore", "jwt", *layers) == set()
 
 
 def test_every_exported_name_exists() -> None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import copy
 import json
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -190,6 +192,21 @@ def age_connections(db: Any, table: str, ids: list[str] | None = None, seconds: 
             ExpressionAttributeNames={"#at": Table.CONNECTED_AT},
             ExpressionAttributeValues={":aged": {"N": str(seconds * 1000)}},
         )
+
+
+def modules_loaded_by(*modules: str) -> set[str]:
+    """Every module a fresh interpreter holds after importing ``modules`` from the repository
+    root: what a Lambda function or a device pays at cold start."""
+    code = "import json, sys, " + ", ".join(modules) + "; print(json.dumps(sorted(sys.modules)))"
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    return set(json.loads(done.stdout))
+
+
+def within(modules: set[str], *packages: str) -> set[str]:
+    """The modules among ``modules`` that are one of ``packages`` or inside one."""
+    return {m for m in modules if any(m == p or m.startswith(p + ".") for p in packages)}
 
 
 def eventually(check: Callable[[], bool], timeout: float = 10) -> bool:
