@@ -149,11 +149,10 @@ class LocalRuntime:
         """The pools every handshake runs (authorizers and ``$connect``), and the others."""
         first: list[str] = []
         for api in self.model.apis.values():
-            route = api.routes.get("$connect")
-            if route is not None and route.authorizer is not None:
-                first.append(route.authorizer.function.name)
-            if route is not None:
-                first.append(route.function.name)
+            if api.connect_authorizer is not None:
+                first.append(api.connect_authorizer.function.name)
+            if "$connect" in api.routes:
+                first.append(api.routes["$connect"].function.name)
         handshake = [self.pools[name] for name in dict.fromkeys(first) if name in self.pools]
         rest = [pool for name, pool in self.pools.items() if name not in first]
         return handshake, rest
