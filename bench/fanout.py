@@ -1,10 +1,14 @@
-"""Fan-out benchmark: realtime-socket's broadcast against the AWS sample's algorithm.
+"""Fan-out benchmark: the clients that can post a broadcast, then realtime-socket's broadcast
+against the AWS sample's algorithm.
 
-For each room size, a table of N connections (created from the component's own declared
+First, every client in bench/fanout_clients.py (this engine, its previous version, urllib3,
+awscrt, boto3) posts the same broadcast: CPU per post and posts/s, side by side.
+
+Then, for each room size, a table of N connections (created from the component's own declared
 schema, in moto) is split into rooms of that size and one room is broadcast to:
 
 - realtime-socket: Query the room index, then post with the fan-out engine
-  (handlers/fanout.py: botocore-signed, 64 in flight);
+  (handlers/fanout.py: SigV4-signed, 64 in flight);
 - baseline (aws-samples/simple-websockets-chat-app): Scan the table, then post one after
   another with boto3's ``post_to_connection``.
 
@@ -32,6 +36,7 @@ from botocore.config import Config
 from botocore.credentials import Credentials
 from moto import mock_aws
 
+from bench.fanout_clients import CLIENTS, make_client
 from bench.support import ROOT, results_path, write_results
 from realtime_socket import RealtimeSocket
 from realtime_socket.handlers import connections
@@ -143,21 +148,24 @@ def baseline(db: Any, table: str, endpoint: str, room: str) -> dict[str, Any]:
     return {"wall_s": wall, "read_s": read, "post_s": wall - read, "posts": posts, "failed": 0}
 
 
-def per_call_cpu(endpoint: str, calls: int) -> dict[str, float]:
-    """CPU microseconds per post, sequential, against a zero-latency endpoint."""
-    client = boto3.client("apigatewaymanagementapi", endpoint_url=endpoint)
-    client.post_to_connection(ConnectionId="warm", Data=FRAME)
-    started = time.process_time()
-    for i in range(calls):
-        client.post_to_connection(ConnectionId=f"c{i}", Data=FRAME)
-    boto = (time.process_time() - started) / calls * 1e6
-    api = ConnectionsApi(endpoint, "us-east-1", lambda: Credentials("b", "b"), concurrency=1)
-    api.broadcast(["warm"], FRAME)
-    started = time.process_time()
-    api.broadcast([f"c{i}" for i in range(calls)], FRAME)
-    lean = (time.process_time() - started) / calls * 1e6
-    api.close()
-    return {"boto3_us": boto, "engine_us": lean}
+def compare_clients(endpoint: str, posts: int, concurrency: int) -> list[dict[str, Any]]:
+    """CPU (user + system, every thread) per post and posts/s of each client, one broadcast
+    of ``posts`` each, after a warm-up broadcast that opens the keep-alive connections."""
+    rows = []
+    for name in CLIENTS:
+        client = make_client(name, endpoint, concurrency)
+        if client is None:
+            print(f"  ({name}: not available here, skipped)")
+            continue
+        client.broadcast([f"warm{i}" for i in range(concurrency)], FRAME)
+        ids = [f"c{i:06d}AAAAA=" for i in range(posts)]
+        cpu, wall = time.process_time(), time.perf_counter()
+        delivered = client.broadcast(ids, FRAME)
+        cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+        if delivered != posts:
+            raise SystemExit(f"{name} delivered {delivered} of {posts} posts")
+        rows.append({"client": name, "cpu_us": cpu / posts * 1e6, "posts_per_s": posts / wall})
+    return rows
 
 
 def main() -> None:
@@ -174,16 +182,21 @@ def main() -> None:
         args.connections, args.rooms, args.latency_ms = 200, "20,200", 5.0
     sizes = [int(s) for s in args.rooms.split(",")]
 
-    zero, zero_url = start_endpoint(0)
-    overhead = per_call_cpu(zero_url, 200 if args.quick else 2000)
-    zero.stdin.close()  # type: ignore[union-attr]
-    zero.wait()
-    print(
-        f"CPU per post: boto3 post_to_connection {overhead['boto3_us']:.0f} us, "
-        f"fan-out engine {overhead['engine_us']:.0f} us "
-        f"({overhead['boto3_us'] / overhead['engine_us']:.1f}x less)\n"
-    )
     endpoint, url = start_endpoint(args.latency_ms)
+    clients = compare_clients(url, 500 if args.quick else 5000, args.concurrency)
+    engine = next(r for r in clients if r["client"] == "engine")
+    print(
+        f"CPU per post and posts/s, {500 if args.quick else 5000:,} posts, "
+        f"{args.concurrency} in flight, {args.latency_ms:g} ms per call (CPU: user + system, "
+        "this machine's one core; a 256 MB Lambda function has 256/1769 of a vCPU)\n"
+    )
+    print(f"{'client':<26}{'CPU us/post':>12}{'posts/s':>10}{'CPU vs engine':>15}")
+    for r in clients:
+        print(
+            f"{r['client']:<26}{r['cpu_us']:>12.0f}{r['posts_per_s']:>10,.0f}"
+            f"{r['cpu_us'] / engine['cpu_us']:>14.1f}x"
+        )
+    print()
     rows_out = []
     schema = declared_table()
     with mock_aws():
@@ -245,7 +258,7 @@ def main() -> None:
     write_results(
         args.json,
         {
-            "per_post_cpu": overhead,
+            "clients": clients,
             "latency_ms": args.latency_ms,
             "concurrency": args.concurrency,
             "rows": rows_out,

@@ -1,43 +1,49 @@
 """Deliver one payload to many connections through the ``@connections`` API, fast.
 
-Why not boto3's client: measured on this project's bench (bench/fanout.py, 25 ms endpoint),
-``post_to_connection`` costs about 1.3 ms of CPU per call in botocore's pipeline, so a
-thread pool tops out near 600 posts/s whatever its size (the GIL serialises that work).
-The same posts signed by botocore's own ``SigV4Auth`` with the same credentials and sent
-over keep-alive HTTP/1.1 connections on one asyncio loop cost about 0.2 ms each and scale
-with the number in flight. No async HTTP client ships in the Lambda runtime, hence the
-small hand-written HTTP/1.1 exchange below (one POST, one response; no redirects).
+Why not boto3's client: ``post_to_connection`` costs about 1.3 ms of CPU per call in
+botocore's pipeline (bench/fanout.py), so a thread pool tops out near 700 posts/s whatever
+its size: the GIL serialises that work. On Lambda, where a 256 MB function gets a seventh of
+a vCPU, that is about 100 posts/s. This engine keeps ``concurrency`` keep-alive HTTP/1.1
+connections on one asyncio loop, each posting its next target as soon as the previous answer
+arrives, driven by protocol callbacks (no task or future per post), and signs with
+:mod:`realtime_socket.handlers.sigv4` (botocore's SigV4, its shared work done once). The
+README's "Performance" section compares it with urllib3 and awscrt on the same bench; no
+async HTTP client ships in the Lambda runtime, hence the small HTTP/1.1 exchange below (one
+POST, one response; no redirects, no pipelining).
 
 Semantics kept from botocore's standard retry mode: up to 3 attempts for 429
-(LimitExceededException), 5xx and connection errors, with botocore's ``ExponentialBackoff``.
-A 410 Gone hands *that target* to ``on_gone`` (never the sender); anything else that still
-fails is counted in ``FanoutResult.failed`` and logged, never silently dropped. Failures are
-named by the service's error types (``contract.CONNECTIONS_API_ERRORS``), else ``HTTP<status>``.
+(LimitExceededException), 5xx, connection errors and timeouts, with botocore's
+``ExponentialBackoff``. A 410 Gone hands *that target* to ``on_gone`` (never the sender);
+anything else that still fails is counted in ``FanoutResult.failed`` and logged, never
+silently dropped. Failures are named by the service's error types
+(``contract.CONNECTIONS_API_ERRORS``), else ``HTTP<status>``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import ssl
 import weakref
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import urlsplit
 
-from botocore.auth import SigV4Auth
-from botocore.awsrequest import AWSRequest
-from botocore.credentials import Credentials
 from botocore.retries.standard import DEFAULT_MAX_ATTEMPTS, ExponentialBackoff, RetryContext
 
 from realtime_socket.contract import CONNECTIONS_API_ERRORS, DEFAULT_FANOUT_CONCURRENCY
+from realtime_socket.handlers.sigv4 import ConnectionsSigner, FrozenCredentials, payload_hash
 
 __all__ = ["ConnectionsApi", "FanoutResult"]
 
 RETRYABLE = frozenset({429, 500, 502, 503, 504})
 MAX_ATTEMPTS = DEFAULT_MAX_ATTEMPTS  # botocore's standard retry mode
 OK, GONE = "ok", "gone"
+CONNECTION_ERROR = "ConnectionError"
+#: A response head larger than this is not API Gateway's: the connection is dropped.
+MAX_HEAD_BYTES = 1 << 16
 
 _logger = logging.getLogger(__name__)
 
@@ -50,52 +56,260 @@ class FanoutResult:
     retries: int = 0
 
 
-class _HttpError(Exception):
-    """A broken connection: the request is retried on a new one."""
+class _Link(asyncio.BufferedProtocol):
+    """One keep-alive HTTP/1.1 connection: sends a request, parses its one response.
 
+    A buffered protocol: asyncio then reads into our buffer (``recv_into``) instead of
+    allocating 256 KiB per read, which cost about 25 µs per response here.
+    """
 
-class _Connection:
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self.reader = reader
-        self.writer = writer
+    def __init__(self) -> None:
+        self.transport: asyncio.Transport | None = None
+        self.closed = False
+        self._lane: _Lane | None = None
+        self._buffer = bytearray()
+        self._incoming = memoryview(bytearray(1 << 16))
+        self._status = 0  # of the response being read; 0 while reading its head
+        self._length = 0
+        self._chunked = False
+        self._keep = True
+
+    # asyncio.Protocol
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+
+    def get_buffer(self, sizehint: int) -> memoryview:
+        return self._incoming
+
+    def buffer_updated(self, nbytes: int) -> None:
+        self._buffer += self._incoming[:nbytes]
+        try:
+            status = self._parse()
+        except ValueError:
+            status = 0
+            self.abort()  # not HTTP/1.1 as API Gateway speaks it: connection_lost follows
+        if status:
+            lane, self._lane = self._lane, None
+            if not self._keep:
+                self.close()
+            if lane is not None:
+                lane.answered(self, status)
+
+    def eof_received(self) -> bool:
+        self.closed = True
+        return False  # let the transport close; connection_lost tells the lane
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.closed = True
+        lane, self._lane = self._lane, None
+        if lane is not None:
+            lane.lost(self)
+
+    # the lane's side
+    def send(self, lane: _Lane, request: bytes) -> None:
+        assert self.transport is not None
+        self._lane = lane
+        self.transport.write(request)
 
     def close(self) -> None:
-        self.writer.close()
+        self.closed = True
+        if self.transport is not None:
+            self.transport.close()
 
-    async def exchange(self, head: bytes, body: bytes) -> tuple[int, bool]:
-        """Send one request; return (status, whether the connection stays usable)."""
+    def abort(self) -> None:
+        self.closed = True
+        if self.transport is not None:
+            self.transport.abort()
+
+    def _parse(self) -> int:
+        """The status of the response completed by the buffer, else 0 (more to read)."""
+        buffer = self._buffer
+        if not self._status:
+            end = buffer.find(b"\r\n\r\n")
+            if end < 0:
+                if len(buffer) > MAX_HEAD_BYTES:
+                    raise ValueError("response head too large")
+                return 0
+            head = bytes(buffer[: end + 2]).lower()  # every header line ends with CRLF
+            del buffer[: end + 4]
+            if not head.startswith(b"http/1.") or head[8:9] != b" ":
+                raise ValueError("not an HTTP/1.1 response")
+            status = int(head[9:12])
+            self._length = int(_header(head, b"content-length") or 0)
+            self._chunked = b"chunked" in _header(head, b"transfer-encoding")
+            self._keep = b"close" not in _header(head, b"connection")
+            if status < 200:  # 1xx: an interim answer; the real one follows
+                return 0 if not buffer else self._parse()
+            self._status = status
+        if self._chunked:
+            if not self._skip_chunks():
+                return 0
+        elif len(buffer) < self._length:
+            return 0
+        else:
+            del buffer[: self._length]
+        status, self._status = self._status, 0
+        return status
+
+    def _skip_chunks(self) -> bool:
+        """Consume whole chunks; True once the last one (and its trailers) is in."""
+        buffer = self._buffer
+        while True:
+            line_end = buffer.find(b"\r\n")
+            if line_end < 0:
+                return False
+            size = int(bytes(buffer[:line_end]).split(b";")[0], 16)
+            if size == 0:
+                end = buffer.find(b"\r\n\r\n", line_end)
+                if end < 0:
+                    return False
+                del buffer[: end + 4]
+                return True
+            if len(buffer) < line_end + size + 4:
+                return False
+            del buffer[: line_end + size + 4]
+
+
+def _header(head: bytes, name: bytes) -> bytes:
+    """A header's value in a lower-cased response head, else ``b""``."""
+    start = head.find(b"\r\n" + name + b":")
+    if start < 0:
+        return b""
+    start += len(name) + 3
+    return head[start : head.index(b"\r\n", start)].strip()
+
+
+class _Lane:
+    """Posts a broadcast's targets one after another over one link, retrying as botocore."""
+
+    def __init__(self, run: _Broadcast, link: _Link | None) -> None:
+        self.run = run
+        self.link = link
+        self.target = ""
+        self.attempt = 0
+        self.deadline = math.inf  # while a request is in flight
+        self._connecting: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        target = next(self.run.targets, None)
+        if target is None:
+            self.run.lane_done(self)
+            return
+        self.target, self.attempt = target, 1
+        self._send()
+
+    def answered(self, link: _Link, status: int) -> None:
+        if link is not self.link:
+            return
+        self.deadline = math.inf
+        if link.closed:
+            self.link = None
+        run = self.run
+        if 200 <= status < 300:
+            run.result.delivered += 1
+        elif status == 410:
+            run.result.gone.append(self.target)
+        else:
+            outcome = CONNECTIONS_API_ERRORS.get(status, f"HTTP{status}")
+            if status in RETRYABLE:
+                self._retry(outcome)
+                return
+            run.result.failed[self.target] = outcome
+        self.start()
+
+    def lost(self, link: _Link) -> None:
+        if link is self.link:
+            self.link = None
+            self.deadline = math.inf
+            self._retry(CONNECTION_ERROR)
+
+    def time_out(self) -> None:
+        if self.link is not None:
+            self.link.abort()  # connection_lost follows, then a retry on a new link
+
+    def _send(self) -> None:
+        link = self.link
+        if link is None or link.closed:
+            self.link = None
+            self._connecting = self.run.loop.create_task(self._connect_and_send())
+            return
+        self.deadline = self.run.loop.time() + self.run.api.timeout
+        link.send(self, self.run.request(self.target))
+
+    async def _connect_and_send(self) -> None:
         try:
-            self.writer.write(head + body)
-            await self.writer.drain()
-            status_line = await self.reader.readline()
-            parts = status_line.split(None, 2)
-            if len(parts) < 2:
-                raise _HttpError("no status line")
-            status = int(parts[1])
-            length, chunked, keep = 0, False, True
-            while True:
-                line = await self.reader.readline()
-                if line in (b"\r\n", b"\n", b""):
-                    break
-                name, _, value = line.partition(b":")
-                name = name.strip().lower()
-                if name == b"content-length":
-                    length = int(value)
-                elif name == b"transfer-encoding" and b"chunked" in value.lower():
-                    chunked = True
-                elif name == b"connection" and b"close" in value.lower():
-                    keep = False
-            if chunked:
-                while True:
-                    size = int((await self.reader.readline()).split(b";")[0], 16)
-                    await self.reader.readexactly(size + 2)
-                    if size == 0:
-                        break
-            elif length:
-                await self.reader.readexactly(length)
-            return status, keep
-        except (OSError, asyncio.IncompleteReadError, ValueError) as exc:
-            raise _HttpError(str(exc)) from exc
+            self.link = await self.run.api._open()
+        except (OSError, TimeoutError, ssl.SSLError):
+            self._retry(CONNECTION_ERROR)
+            return
+        self._send()
+
+    def _retry(self, outcome: str) -> None:
+        if self.attempt >= MAX_ATTEMPTS:
+            self.run.result.failed[self.target] = outcome
+            self.start()
+            return
+        self.run.result.retries += 1
+        delay = self.run.api._backoff.delay_amount(RetryContext(self.attempt))
+        self.attempt += 1
+        self.run.loop.call_later(delay, self._send)
+
+
+class _Broadcast:
+    """One payload to many targets: each lane takes the next target until none is left."""
+
+    def __init__(
+        self, api: ConnectionsApi, ids: list[str], data: bytes, credentials: FrozenCredentials
+    ) -> None:
+        self.api = api
+        self.loop = api._loop
+        self.targets: Iterator[str] = iter(ids)
+        self.result = FanoutResult()
+        self._data = data
+        self._hash = payload_hash(data)
+        self._credentials = credentials
+        self._lanes = [
+            _Lane(self, api._idle.pop() if api._idle else None)
+            for _ in range(min(api.concurrency, len(ids)))
+        ]
+        self._running = len(self._lanes)
+        self._done: asyncio.Future[None] = self.loop.create_future()
+
+    def request(self, target: str) -> bytes:
+        api = self.api
+        path, signed = api._signer.sign_post(self._credentials, target, self._hash)
+        head = (
+            f"POST {path} HTTP/1.1\r\nHost: {api.netloc}\r\n"
+            f"Content-Length: {len(self._data)}\r\n{signed}\r\n"
+        )
+        return head.encode("latin-1") + self._data
+
+    def lane_done(self, lane: _Lane) -> None:
+        if lane.link is not None and not lane.link.closed:
+            self.api._idle.append(lane.link)
+        lane.link = None
+        self._running -= 1
+        if not self._running and not self._done.done():
+            self._done.set_result(None)
+
+    async def run(self) -> FanoutResult:
+        for lane in self._lanes:
+            lane.start()
+        self._watch()
+        try:
+            await self._done
+        finally:
+            self._watchdog.cancel()
+        return self.result
+
+    def _watch(self) -> None:
+        """Time out requests past their deadline: one timer for the whole broadcast."""
+        now = self.loop.time()
+        for lane in self._lanes:
+            if lane.deadline < now:
+                lane.time_out()
+        self._watchdog = self.loop.call_later(min(1.0, self.api.timeout / 4), self._watch)
 
 
 class ConnectionsApi:
@@ -109,7 +323,7 @@ class ConnectionsApi:
         self,
         endpoint: str,
         region: str,
-        credentials: Callable[[], Credentials | Any],
+        credentials: Callable[[], FrozenCredentials | Any],
         concurrency: int = DEFAULT_FANOUT_CONCURRENCY,
         timeout: float = 5.0,
     ) -> None:
@@ -124,8 +338,9 @@ class ConnectionsApi:
         self.concurrency = max(1, concurrency)
         self.timeout = timeout
         self._credentials = credentials
+        self._signer = ConnectionsSigner(self.endpoint, region)
         self._loop = asyncio.new_event_loop()
-        self._idle: list[_Connection] = []
+        self._idle: list[_Link] = []
         self._ssl: ssl.SSLContext | None = None
         self._backoff = ExponentialBackoff()
         # Closes the sockets quietly however the container ends (tests, local runtime).
@@ -150,10 +365,10 @@ class ConnectionsApi:
     ) -> FanoutResult:
         """Post ``data`` to every target with at most ``concurrency`` requests in flight."""
         ids = list(targets)
-        result = FanoutResult()
-        if ids:
-            signer = SigV4Auth(self._credentials(), "execute-api", self.region)
-            self._loop.run_until_complete(self._broadcast(ids, data, signer, result))
+        if not ids:
+            return FanoutResult()
+        run = _Broadcast(self, ids, data, self._credentials())
+        result = self._loop.run_until_complete(run.run())
         for cid, code in result.failed.items():
             _logger.warning(
                 "post to %s failed: %s",
@@ -168,86 +383,20 @@ class ConnectionsApi:
     def close(self) -> None:
         self._finalizer()
 
-    # -- internals -----------------------------------------------------------------------
-
-    async def _connect(self) -> _Connection:
+    async def _open(self) -> _Link:
         if self.tls and self._ssl is None:
             self._ssl = ssl.create_default_context()
-        reader, writer = await asyncio.wait_for(
-            asyncio.open_connection(
-                self.host, self.port, ssl=self._ssl if self.tls else None, limit=1 << 16
+        _, link = await asyncio.wait_for(
+            self._loop.create_connection(
+                _Link, self.host, self.port, ssl=self._ssl if self.tls else None
             ),
             self.timeout,
         )
-        return _Connection(reader, writer)
-
-    def _request(self, connection_id: str, data: bytes, signer: SigV4Auth) -> bytes:
-        quoted = quote(connection_id, safe="")
-        path = f"{self.base_path}/@connections/{quoted}"
-        request = AWSRequest("POST", f"{self.endpoint}/@connections/{quoted}", data=data)
-        signer.add_auth(request)
-        lines = [f"POST {path} HTTP/1.1", f"Host: {self.netloc}", f"Content-Length: {len(data)}"]
-        lines += [f"{k}: {v}" for k, v in request.headers.items() if k.lower() != "host"]
-        return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
-
-    async def _send(
-        self, connection: _Connection | None, connection_id: str, data: bytes, signer: SigV4Auth,
-        result: FanoutResult,
-    ) -> tuple[str, _Connection | None]:  # fmt: skip
-        """Deliver to one connection with retries; return the outcome and a live connection."""
-        outcome = "unknown"
-        for attempt in range(1, MAX_ATTEMPTS + 1):
-            if attempt > 1:
-                result.retries += 1
-                await asyncio.sleep(self._backoff.delay_amount(RetryContext(attempt - 1)))
-            try:
-                if connection is None:
-                    connection = await self._connect()
-                status, keep = await asyncio.wait_for(
-                    connection.exchange(self._request(connection_id, data, signer), data),
-                    self.timeout,
-                )
-            except (_HttpError, OSError, TimeoutError):
-                if connection is not None:
-                    connection.close()
-                connection = None
-                outcome = "ConnectionError"
-                continue
-            if not keep:
-                connection.close()
-                connection = None
-            if 200 <= status < 300:
-                return OK, connection
-            if status == 410:
-                return GONE, connection
-            outcome = CONNECTIONS_API_ERRORS.get(status, f"HTTP{status}")
-            if status not in RETRYABLE:
-                break
-        return outcome, connection
-
-    async def _broadcast(
-        self, ids: list[str], data: bytes, signer: SigV4Auth, result: FanoutResult
-    ) -> None:
-        pending = iter(ids)
-
-        async def worker() -> None:
-            connection = self._idle.pop() if self._idle else None
-            for cid in pending:
-                outcome, connection = await self._send(connection, cid, data, signer, result)
-                if outcome == OK:
-                    result.delivered += 1
-                elif outcome == GONE:
-                    result.gone.append(cid)
-                else:
-                    result.failed[cid] = outcome
-            if connection is not None:
-                self._idle.append(connection)
-
-        await asyncio.gather(*(worker() for _ in range(min(self.concurrency, len(ids)))))
+        return link
 
 
-def _shutdown(idle: list[_Connection], loop: asyncio.AbstractEventLoop) -> None:
-    for connection in idle:
-        connection.writer.transport.abort()
+def _shutdown(idle: list[_Link], loop: asyncio.AbstractEventLoop) -> None:
+    for link in idle:
+        link.abort()
     idle.clear()
     loop.close()

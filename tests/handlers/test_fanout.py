@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime
 import threading
 from urllib.parse import quote
 
@@ -21,30 +22,107 @@ def _instant_backoff(monkeypatch):
     )
 
 
-def test_requests_carry_botocores_sigv4_signature(monkeypatch):
-    """The Authorization header is exactly what botocore computes for the same request."""
-    fixed = __import__("datetime").datetime(2026, 11, 29, 6, 0, 0)
-    monkeypatch.setattr("botocore.auth.get_current_datetime", lambda: fixed)
-    creds = Credentials("AKIDTEST", "secret", "session-token")
-    api = ConnectionsApi("https://abc.execute-api.eu-west-1.amazonaws.com/live", "eu-west-1",
-                         lambda: creds)  # fmt: skip
-    signer = SigV4Auth(creds, "execute-api", "eu-west-1")
-    head = api._request("a/b=", b"payload", signer).decode()
-    lines = head.split("\r\n")
+class RawEndpoint:
+    """A loopback HTTP/1.1 server answering each request with the next scripted raw bytes
+    (``None``: never answer), recording each request's head: the wire, not a parser's view."""
+
+    def __init__(self, answers):
+        self.answers = list(answers)
+        self.heads: list[str] = []
+        self.connections = 0
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
+        self._thread.start()
+        self._server = asyncio.run_coroutine_threadsafe(
+            asyncio.start_server(self._serve, "127.0.0.1", 0), self._loop
+        ).result(5)
+        self.url = f"http://127.0.0.1:{self._server.sockets[0].getsockname()[1]}/live"
+
+    async def _serve(self, reader, writer):
+        self.connections += 1
+        while True:
+            head = await reader.readuntil(b"\r\n\r\n")
+            length = int(head.lower().split(b"content-length: ")[1].split(b"\r\n")[0])
+            await reader.readexactly(length)
+            self.heads.append(head.decode())
+            answer = self.answers.pop(0) if self.answers else OK_RESPONSE
+            if answer is None:
+                continue
+            writer.write(answer)
+            await writer.drain()
+            if b"Connection: close" in answer:
+                writer.close()
+                return
+
+    def api(self, **kwargs):
+        return ConnectionsApi(self.url, "us-east-1", lambda: CREDS, **kwargs)
+
+    def close(self):
+        self._loop.call_soon_threadsafe(self._server.close)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(5)
+
+
+CREDS = Credentials("AKIDTEST", "secret", "session-token")
+OK_RESPONSE = b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"
+
+
+@pytest.fixture
+def raw():
+    servers = []
+
+    def start(*answers):
+        servers.append(RawEndpoint(answers))
+        return servers[-1]
+
+    yield start
+    for server in servers:
+        server.close()
+
+
+def test_requests_carry_botocores_sigv4_signature(raw, monkeypatch):
+    """What goes on the wire is signed exactly as botocore signs the same request."""
+    server = raw()
+    assert server.api().post("a/b=", b"payload") == "ok"
+    lines = server.heads[0].split("\r\n")
     assert lines[0] == f"POST /live/@connections/{quote('a/b=', safe='')} HTTP/1.1"
     headers = dict(line.split(": ", 1) for line in lines[1:] if ": " in line)
-    expected = AWSRequest(
-        "POST", "https://abc.execute-api.eu-west-1.amazonaws.com/live/@connections/a%2Fb%3D",
-        data=b"payload",
-    )  # fmt: skip
-    SigV4Auth(creds, "execute-api", "eu-west-1").add_auth(expected)
+    sent_at = datetime.datetime.strptime(headers["X-Amz-Date"], "%Y%m%dT%H%M%SZ")
+    monkeypatch.setattr("botocore.auth.get_current_datetime", lambda: sent_at)
+    expected = AWSRequest("POST", f"{server.url}/@connections/a%2Fb%3D", data=b"payload")
+    SigV4Auth(CREDS, "execute-api", "us-east-1").add_auth(expected)
     assert headers["Authorization"] == expected.headers["Authorization"]
-    assert headers["Authorization"].startswith(
-        "AWS4-HMAC-SHA256 Credential=AKIDTEST/20261129/eu-west-1/execute-api/aws4_request"
-    )
     assert headers["X-Amz-Security-Token"] == "session-token"
-    assert headers["Host"] == "abc.execute-api.eu-west-1.amazonaws.com"
+    assert headers["Host"] == server.url.split("/")[2]
     assert headers["Content-Length"] == "7"
+
+
+def test_chunked_and_closing_answers_are_read_whole(raw):
+    """Each response is consumed exactly, so the next one on the link is read right."""
+    chunked = (
+        b"HTTP/1.1 410 Gone\r\nTransfer-Encoding: chunked\r\n\r\n"
+        b'1b\r\n{"message":"GoneException"}\r\n0\r\n\r\n'
+    )
+    with_body = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}"
+    closing = b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+    server = raw(with_body, chunked, closing, OK_RESPONSE)
+    result = server.api(concurrency=1).broadcast(["a", "b", "c", "d"], b"x")
+    assert result.delivered == 3 and result.gone == ["b"] and not result.failed
+    assert result.retries == 0
+    assert server.connections == 2  # "Connection: close" after c: d goes on a new one
+
+
+def test_an_unanswered_post_times_out_and_is_retried(raw):
+    server = raw(None)
+    result = server.api(concurrency=1, timeout=0.3).broadcast(["slow"], b"x")
+    assert result.delivered == 1 and result.retries == 1
+    assert [h.split(" ")[1] for h in server.heads] == ["/live/@connections/slow"] * 2
+
+
+def test_garbage_from_the_endpoint_is_a_connection_error(raw):
+    server = raw(b"SSH-2.0-OpenSSH\r\n\r\n", b"SSH-2.0\r\n\r\n", b"nope\r\n\r\n")
+    result = server.api(concurrency=1).broadcast(["a"], b"x")
+    assert result.failed == {"a": "ConnectionError"} and result.retries == 2
 
 
 def test_every_target_gets_exactly_one_copy(endpoint):
@@ -93,8 +171,8 @@ def test_connections_are_reused_across_broadcasts(endpoint):
 def test_a_dead_keepalive_connection_is_replaced(endpoint):
     api = endpoint.api(concurrency=1)
     api.broadcast(["a"], b"x")
-    for connection in api._idle:
-        connection.writer.transport.abort()  # the server side vanished while frozen
+    for link in api._idle:
+        link.transport.abort()  # the socket died while the container was frozen
     result = api.broadcast(["b"], b"x")
     assert result.delivered == 1
 
