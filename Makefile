@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
 
-.PHONY: run test lint plan bench bench-smoke
+.PHONY: run test user-test lint plan bench bench-smoke
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -20,6 +20,10 @@ plan: $(STAMP)
 
 test: $(STAMP)
 	$(PY) -m pytest
+
+# examples/user-stack's own tests (the README's "Testing your stack"), against the wheel.
+user-test: $(STAMP)
+	PYTHON=$(abspath $(PY)) examples/user-stack/test-wheel.sh
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

@@ -11,9 +11,10 @@ import pulumi_aws as aws
 
 from realtime_socket.component.args import ResolvedArgs
 from realtime_socket.component.authorizer import identity_sources
+from realtime_socket.component.function import concat_known
 from realtime_socket.component.scope import Scope
 
-__all__ = ["ACCESS_LOG_FORMAT", "deploy", "management_endpoint", "websocket_api"]
+__all__ = ["ACCESS_LOG_FORMAT", "deploy", "management_endpoint", "stage_url", "websocket_api"]
 
 #: One JSON object per request; never the token, the query string or the headers.
 ACCESS_LOG_FORMAT = json.dumps(
@@ -45,9 +46,15 @@ def websocket_api(scope: Scope, cfg: ResolvedArgs) -> aws.apigatewayv2.Api:
 
 def management_endpoint(api: aws.apigatewayv2.Api, stage_name: str) -> pulumi.Output[str]:
     """The ``https://`` ``@connections`` callback URL of the stage."""
+    # None, not "None/live", where generic test mocks give no api_endpoint (see concat_known).
     return api.api_endpoint.apply(
-        lambda endpoint: endpoint.replace("wss://", "https://", 1) + f"/{stage_name}"
+        lambda endpoint: endpoint and endpoint.replace("wss://", "https://", 1) + f"/{stage_name}"
     )
+
+
+def stage_url(api: aws.apigatewayv2.Api, stage: aws.apigatewayv2.Stage) -> pulumi.Output[str]:
+    """The ``wss://`` URL clients connect to."""
+    return concat_known(api.api_endpoint, "/", stage.name)
 
 
 def _redeployment(cfg: ResolvedArgs, wiring: Sequence[pulumi.CustomResource]) -> pulumi.Output[str]:

@@ -16,6 +16,7 @@ from realtime_socket.component.function import (
     FunctionSpec,
     PolicyTargets,
     allow_api_gateway,
+    concat_known,
 )
 from realtime_socket.component.scope import Scope
 from realtime_socket.contract import Env
@@ -75,7 +76,7 @@ def _key_source(
         return {Env.JWT_SECRET_PARAMETER: parameter.name}, parameter.arn
     assert jwt.secret_parameter_name
     invoke = scope.invoke_opts()
-    arn = pulumi.Output.concat(
+    arn = concat_known(
         "arn:", aws.get_partition_output(opts=invoke).partition,
         ":ssm:", aws.get_region_output(opts=invoke).region,
         ":", aws.get_caller_identity_output(opts=invoke).account_id,
@@ -100,7 +101,7 @@ def build_authorizer(
         fragment="authorizer",
         handler=HANDLER,
         code=code,
-        grants=policies.Grants(),
+        grants=policies.PARAMETER_GRANTS if parameter_arn is not None else policies.Grants(),
         environment={**_environment(jwt), **key_environment},
         ssm_parameter_arn=parameter_arn,
     )
@@ -118,6 +119,6 @@ def build_authorizer(
         scope,
         f"{scope.name}-authorizer-permission",
         function,
-        pulumi.Output.concat(api.execution_arn, "/authorizers/", authorizer.id),
+        concat_known(api.execution_arn, "/authorizers/", authorizer.id),
     )
     return authorizer

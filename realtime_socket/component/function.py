@@ -18,7 +18,14 @@ from realtime_socket.component import naming, policies
 from realtime_socket.component.args import ResolvedFunctions
 from realtime_socket.component.scope import Scope
 
-__all__ = ["TYPE_TOKEN", "Function", "FunctionSpec", "PolicyTargets", "allow_api_gateway"]
+__all__ = [
+    "TYPE_TOKEN",
+    "Function",
+    "FunctionSpec",
+    "PolicyTargets",
+    "allow_api_gateway",
+    "concat_known",
+]
 
 TYPE_TOKEN = "realtime-socket:index:Function"  # noqa: S105 - a Pulumi type token
 
@@ -33,6 +40,7 @@ class FunctionSpec:
     grants: policies.Grants
     environment: Mapping[str, pulumi.Input[str]]
     ssm_parameter_arn: pulumi.Input[str] | None = None
+    """The JWT secret's parameter, with ``grants.parameter`` saying what the function may do."""
 
 
 @dataclass(frozen=True)
@@ -128,6 +136,21 @@ def _policy(
             history_table_arn=v[4],
         )
     )
+
+
+def concat_known(*parts: pulumi.Input[str | None]) -> pulumi.Output[str]:
+    """``pulumi.Output.concat``, but None while a part resolves to None, never ``"None/..."``.
+
+    AWS always returns ARNs and endpoints; the generic mocks of Pulumi's unit-testing guide
+    return none, and a user's tests of a stack holding this component must still evaluate.
+    Unknown parts (preview) keep the result unknown, as with ``concat``.
+    """
+
+    def join(values: list[str | None]) -> str | None:
+        return None if None in values else "".join(v for v in values if v is not None)
+
+    joined: pulumi.Output[str] = pulumi.Output.all(*parts).apply(join)  # type: ignore[arg-type]
+    return joined
 
 
 def allow_api_gateway(

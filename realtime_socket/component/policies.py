@@ -3,6 +3,11 @@
 Least privilege per function: only the DynamoDB actions it calls, on the table or its room
 index, and ``execute-api:ManageConnections`` only for the @connections methods it uses.
 No statement ever has a bare ``*`` action or resource.
+
+The documents are built from whatever ARNs resolve: AWS always gives them, but the generic
+mocks of Pulumi's unit-testing guide give none, and a user's own tests must still evaluate.
+A statement whose ARN is missing keeps its actions and names no resource, so it can only
+ever grant less (IAM refuses an empty ``Resource``), never more.
 IAM for the callback API: https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-websocket-control-access-iam.html
 """
 
@@ -15,6 +20,7 @@ from typing import Any
 from realtime_socket.contract import Table
 
 __all__ = [
+    "PARAMETER_GRANTS",
     "PERMISSION_GRANTS",
     "PRESENCE_GRANTS",
     "PRESENCE_ROUTES",
@@ -44,7 +50,7 @@ def _union(a: Sequence[str], b: Sequence[str]) -> tuple[str, ...]:
 
 class Grants:
     """What one function may do: actions on the connections table, per index of it, on the
-    history table, and @connections methods."""
+    history table, @connections methods, and actions on the JWT secret's SSM parameter."""
 
     def __init__(
         self,
@@ -52,11 +58,13 @@ class Grants:
         indexes: Mapping[str, Sequence[str]] | None = None,
         connections: Sequence[str] = (),
         history: Sequence[str] = (),
+        parameter: Sequence[str] = (),
     ) -> None:
         self.table = tuple(table)
         self.indexes = {name: tuple(actions) for name, actions in (indexes or {}).items()}
         self.connections = tuple(connections)
         self.history = tuple(history)
+        self.parameter = tuple(parameter)
 
     def __add__(self, other: Grants) -> Grants:
         indexes = dict(self.indexes)
@@ -67,6 +75,7 @@ class Grants:
             indexes,
             _union(self.connections, other.connections),
             _union(self.history, other.history),
+            _union(self.parameter, other.parameter),
         )
 
 
@@ -142,6 +151,9 @@ PRESENCE_GRANTS = Grants(
 #: fan-out's 410 clean-up.
 PRESENCE_ROUTES = frozenset({"connect", "disconnect", "subscribe", "unsubscribe", "sendmessage"})
 
+#: The authorizer's grant when its HMAC secret is an SSM SecureString.
+PARAMETER_GRANTS = Grants(parameter=["ssm:GetParameter"])
+
 #: Grants an extra route gets for each permission it declares.
 PERMISSION_GRANTS: dict[str, Grants] = {
     "read": Grants(table=["dynamodb:GetItem"], indexes={ROOM_INDEX: ["dynamodb:Query"]}),
@@ -165,9 +177,23 @@ def assume_role_policy(service: str) -> str:
     )
 
 
-def manage_connections_arns(execution_arn: str, stage: str, methods: Sequence[str]) -> list[str]:
+def manage_connections_arns(
+    execution_arn: str | None, stage: str, methods: Sequence[str]
+) -> list[str]:
     """``{executionArn}/{stage}/{METHOD}/@connections/*`` for each method used."""
-    return [f"{execution_arn}/{stage}/{method}/@connections/*" for method in methods]
+    return [
+        arn
+        for method in methods
+        for arn in _under(execution_arn, f"/{stage}/{method}/@connections/*")
+    ]
+
+
+def _under(arn: str | None, *paths: str) -> list[str]:
+    """``arn`` followed by each of ``paths`` (``arn`` alone without any); none while ``arn``
+    has not resolved (generic test mocks), rather than a ``None/...`` string."""
+    if arn is None:
+        return []
+    return [f"{arn}{path}" for path in paths or ("",)]
 
 
 def _statement(actions: Sequence[str], resources: Sequence[str]) -> dict[str, Any]:
@@ -176,7 +202,7 @@ def _statement(actions: Sequence[str], resources: Sequence[str]) -> dict[str, An
 
 def function_policy(
     *,
-    log_group_arn: str,
+    log_group_arn: str | None,
     grants: Grants,
     table_arn: str | None = None,
     execution_arn: str | None = None,
@@ -184,32 +210,35 @@ def function_policy(
     ssm_parameter_arn: str | None = None,
     history_table_arn: str | None = None,
 ) -> str:
-    """The inline policy of one function's role."""
-    statements = [_statement(["logs:CreateLogStream", "logs:PutLogEvents"], [f"{log_group_arn}:*"])]
+    """The inline policy of one function's role: a statement per kind of grant."""
+    statements = [
+        _statement(["logs:CreateLogStream", "logs:PutLogEvents"], _under(log_group_arn, ":*"))
+    ]
     if grants.table:
-        assert table_arn
-        statements.append(_statement(grants.table, [table_arn]))
+        statements.append(_statement(grants.table, _under(table_arn)))
     for index, actions in grants.indexes.items():
-        assert table_arn
-        statements.append(_statement(actions, [f"{table_arn}/index/{index}"]))
+        statements.append(_statement(actions, _under(table_arn, f"/index/{index}")))
     if grants.history:
-        assert history_table_arn
-        statements.append(_statement(grants.history, [history_table_arn]))
+        statements.append(_statement(grants.history, _under(history_table_arn)))
     if grants.connections:
-        assert execution_arn and stage
+        assert stage, "@connections grants are scoped to a stage"
         statements.append(
             _statement(
                 ["execute-api:ManageConnections"],
                 manage_connections_arns(execution_arn, stage, grants.connections),
             )
         )
-    if ssm_parameter_arn:
-        statements.append(_statement(["ssm:GetParameter"], [ssm_parameter_arn]))
+    if grants.parameter:
+        statements.append(_statement(grants.parameter, _under(ssm_parameter_arn)))
     return json.dumps({"Version": "2012-10-17", "Statement": statements})
 
 
 def publish_policy(
-    *, table_arn: str, execution_arn: str, stage: str, history_table_arn: str
+    *,
+    table_arn: str | None,
+    execution_arn: str | None,
+    stage: str,
+    history_table_arn: str | None,
 ) -> str:
     """What ``grant_publish`` gives another service: exactly what ``Publisher`` calls.
 
@@ -230,14 +259,14 @@ def publish_policy(
             "Statement": [
                 _statement(
                     ["dynamodb:Query"],
-                    [f"{table_arn}/index/{ROOM_INDEX}", f"{table_arn}/index/{USER_INDEX}"],
+                    _under(table_arn, f"/index/{ROOM_INDEX}", f"/index/{USER_INDEX}"),
                 ),
-                _statement(["dynamodb:DeleteItem", "dynamodb:BatchWriteItem"], [table_arn]),
+                _statement(["dynamodb:DeleteItem", "dynamodb:BatchWriteItem"], _under(table_arn)),
                 {
-                    **_statement(["dynamodb:PutItem", "dynamodb:GetItem"], [table_arn]),
+                    **_statement(["dynamodb:PutItem", "dynamodb:GetItem"], _under(table_arn)),
                     "Condition": requests_only,
                 },
-                _statement(HISTORY_APPEND, [history_table_arn]),
+                _statement(HISTORY_APPEND, _under(history_table_arn)),
                 _statement(
                     ["execute-api:ManageConnections"],
                     manage_connections_arns(execution_arn, stage, ["POST"]),
@@ -247,9 +276,11 @@ def publish_policy(
     )
 
 
-def account_logging_policy(partition: str, region: str, account: str) -> str:
+def account_logging_policy(partition: str | None, region: str | None, account: str | None) -> str:
     """What API Gateway needs to write execution logs, scoped to its own log groups."""
-    groups = f"arn:{partition}:logs:{region}:{account}:log-group:API-Gateway-Execution-Logs_*"
+    groups = None
+    if None not in (partition, region, account):
+        groups = f"arn:{partition}:logs:{region}:{account}:log-group:API-Gateway-Execution-Logs_*"
     return json.dumps(
         {
             "Version": "2012-10-17",
@@ -264,7 +295,7 @@ def account_logging_policy(partition: str, region: str, account: str) -> str:
                         "logs:GetLogEvents",
                         "logs:FilterLogEvents",
                     ],
-                    [groups, f"{groups}:log-stream:*"],
+                    _under(groups, "", ":log-stream:*"),
                 )
             ],
         }

@@ -17,6 +17,7 @@ from realtime_socket.component.function import (
     FunctionSpec,
     PolicyTargets,
     allow_api_gateway,
+    concat_known,
 )
 from realtime_socket.component.scope import Scope
 from realtime_socket.contract import Env, Table
@@ -120,7 +121,7 @@ def build_route(
         scope,
         naming.child(scope.name, fragment, "permission"),
         function,
-        pulumi.Output.concat(api.execution_arn, f"/{cfg.stage_name}/{route.key}"),
+        concat_known(api.execution_arn, f"/{cfg.stage_name}/{route.key}"),
     )
     if not route.reply:
         return [integration, api_route]
