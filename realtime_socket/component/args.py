@@ -272,6 +272,12 @@ class LimitsArgs(TypedDict):
     ]
     """Browser ``Origin`` values allowed to connect (against cross-site WebSocket
     hijacking); clients that send no ``Origin`` (servers, devices) are always allowed."""
+    expected_room_size: NotRequired[
+        Annotated[int, Spec(default=0, bounds=(0, 1_000_000), shown="`0` (no expectation)")]
+    ]
+    """Connections you expect in the largest room: ``pulumi up`` warns when
+    ``functions.memory_mb`` and ``functions.timeout_seconds`` cannot broadcast to a room this
+    large in one invocation (the model is ``realtime_socket/sizing.py``)."""
 
 
 class TableArgs(TypedDict):
@@ -516,6 +522,7 @@ class ResolvedLimits:
     max_connections_per_user: int
     max_rooms_per_connection: int
     allowed_origins: tuple[str, ...]
+    expected_room_size: int
 
 
 @dataclass(frozen=True)

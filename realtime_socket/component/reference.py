@@ -38,6 +38,13 @@ def _default(field: Field) -> str:
     return f"`{json.dumps(value)}`"
 
 
+def _bound(value: float | None) -> str:
+    """A bound as the table shows it: integers in full (1000000, not 1e+06)."""
+    if value is None:
+        return ""
+    return str(value) if isinstance(value, int) else f"{value:g}"
+
+
 def _kind(field: Field) -> str:
     """The field's type with its bounds or choices."""
     kind = describe(field.type)
@@ -47,7 +54,7 @@ def _kind(field: Field) -> str:
         values = ", ".join(choices if len(choices) <= 8 else [*choices[:5], "…", choices[-1]])
         return f"list of: {values}" if kind.startswith("list") else f"one of {values}"
     if spec.bounds is not None and kind in ("integer", "number"):
-        low, high = (f"{b:g}" if b is not None else "" for b in spec.bounds)
+        low, high = (_bound(b) for b in spec.bounds)
         return f"{kind}, {low}-{high}" if high else f"{kind}, at least {low}"
     return kind
 

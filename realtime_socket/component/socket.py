@@ -11,13 +11,14 @@ import pulumi
 import pulumi_aws as aws
 
 from realtime_socket.component import naming, policies
-from realtime_socket.component.api import deploy, management_endpoint, websocket_api
+from realtime_socket.component.api import deploy, management_endpoint, stage_url, websocket_api
 from realtime_socket.component.args import RealtimeSocketArgs, resolve
 from realtime_socket.component.authorizer import build_authorizer
 from realtime_socket.component.domain import custom_domain
 from realtime_socket.component.function import PolicyTargets
 from realtime_socket.component.route import build_route, route_environment
 from realtime_socket.component.scope import Scope
+from realtime_socket.component.sizing_warning import warn_if_undersized
 from realtime_socket.component.table import connections_table, history_table
 
 __all__ = ["TYPE_TOKEN", "RealtimeSocket"]
@@ -60,6 +61,7 @@ class RealtimeSocket(pulumi.ComponentResource):
         cfg = resolve(name, args)  # every problem reported before anything is registered
         super().__init__(TYPE_TOKEN, name, None, opts)
         self._cfg = cfg
+        warn_if_undersized(cfg, self)
         self._scope = scope = Scope(name, {"realtime-socket:namespace": name, **cfg.tags}, self)
         api = websocket_api(scope, cfg)
         table = connections_table(scope, cfg)
@@ -82,7 +84,7 @@ class RealtimeSocket(pulumi.ComponentResource):
             )  # fmt: skip
         stage = deploy(scope, cfg, api, wiring)
         self.stage_name = stage.name
-        self.url = pulumi.Output.concat(api.api_endpoint, "/", stage.name)
+        self.url = stage_url(api, stage)
         domain_url = custom_domain(
             name, api_id=api.id, stage=stage.id, domain=cfg.domain, mapping=cfg.mapping,
             opts=scope.opts(),

@@ -308,10 +308,15 @@ def _cmd_cost(args: argparse.Namespace) -> int:
         extra_rooms_per_connection=args.extra_rooms,
         history_retention_seconds=args.history_retention,
         presence_max_room=args.presence_max_room,
+        timeout_seconds=args.timeout,
     )
     prices = cost.load_prices()
-    ours, scan, warnings = cost.estimate(load, prices)
-    print(cost.render(load, ours, scan, warnings, prices))
+    try:
+        ours, scan, warnings = cost.estimate(load, prices)
+    except ValueError as exc:  # the timeout leaves no time to post at this memory
+        raise UsageError(str(exc)) from exc
+    appsync = cost.appsync_events(load, prices)
+    print(cost.render(load, ours, scan, appsync, warnings, prices))
     return 0
 
 
@@ -615,7 +620,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--project-dir", default=".")
     t.set_defaults(func=_cmd_token)
 
-    c = commands.add_parser("cost", help="monthly cost of a load, beside the Scan-based design")
+    c = commands.add_parser(
+        "cost", help="monthly cost of a load, beside the Scan-based design and AppSync Events"
+    )
     c.add_argument("--connections", type=_bounded(int, 1, 10**9), required=True)
     c.add_argument("--rooms", type=_bounded(int, 1, 10**9), required=True)
     c.add_argument("--messages-per-second", type=_bounded(float, 0, 10**7), required=True)
@@ -628,6 +635,14 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--connected-fraction", type=_bounded(float, 0.000001, 1), default=1.0)
     c.add_argument("--architecture", choices=["arm64", "x86_64"], default="arm64")
     c.add_argument("--memory", type=_bounded(int, 128, 10240), default=256, help="MB")
+    c.add_argument(
+        "--timeout",
+        type=_bounded(int, 1, contract.INTEGRATION_TIMEOUT_SECONDS),
+        default=10,
+        metavar="SECONDS",
+        help="functions.timeout_seconds (default 10): what one invocation may post before "
+        "the broadcast is split across fan-out workers",
+    )
     c.add_argument(
         "--extra-rooms",
         type=_bounded(int, 0, 100),

@@ -230,7 +230,7 @@ def test_cli_prints_the_breakdown(capsys):
     assert "337.70" in out
     assert "The Scan-based design costs 1.03x as much." in out
     assert cli.main([*args, "--presence-max-room", "0"]) == 0
-    assert "The Scan-based design costs 1.28x as much." in capsys.readouterr().out
+    assert "The Scan-based design costs 1.29x as much." in capsys.readouterr().out
 
 
 def test_cli_counts_the_subscriptions_of_each_connection(capsys):
