@@ -29,7 +29,7 @@ from realtime_socket.component import packaging
 HANDLERS = "realtime_socket.handlers"
 ROUTE_MODULES = (
     "connect", "disconnect", "sendmessage", "history", "members", "subscribe", "unsubscribe",
-    "reply", "ping", "default",
+    "reply", "ping", "default", "fanout_worker",
 )  # fmt: skip
 #: Not in any artifact: what a backend (or a user's Lambda function) imports to push.
 PUBLISH = "realtime_socket.publish"

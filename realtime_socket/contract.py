@@ -15,6 +15,7 @@ from typing import Final
 
 __all__ = [
     "ASYMMETRIC_ALGORITHMS",
+    "ASYNC_INVOKE_PAYLOAD_BYTES",
     "CARRIERS",
     "CONNECTIONS_API_ERRORS",
     "CONNECTION_TTL_SECONDS",
@@ -65,6 +66,12 @@ class Env:
     MANAGEMENT_ENDPOINT: Final = "MANAGEMENT_ENDPOINT"
     CONNECTION_TTL_SECONDS: Final = "CONNECTION_TTL_SECONDS"
     FANOUT_CONCURRENCY: Final = "FANOUT_CONCURRENCY"
+    #: The fan-out worker function a big broadcast hands shares of its room to; unset: the
+    #: receiving invocation posts to the whole room itself.
+    FANOUT_FUNCTION: Final = "FANOUT_FUNCTION"
+    #: Posts one invocation makes; a room beyond it is split across fan-out workers
+    #: (``functions.fanout_share``, by default from ``realtime_socket/sizing.py``).
+    FANOUT_SHARE: Final = "FANOUT_SHARE"
     #: Per-connection sendmessage rate (``limits.messages_per_second``), 0 disables it.
     MESSAGES_PER_SECOND: Final = "MESSAGES_PER_SECOND"
     #: Messages a connection may send at once (``limits.message_burst``).
@@ -262,6 +269,10 @@ MAX_ROOM_GRANTS_BYTES: Final = 2048
 
 #: Posts in flight per broadcast (``bench/fanout.py`` measured the curve).
 DEFAULT_FANOUT_CONCURRENCY: Final = 64
+#: Lambda's request payload quota for asynchronous invocations (``InvocationType=Event``):
+#: a fan-out worker's share of a room must fit in it beside the frame.
+#: https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html
+ASYNC_INVOKE_PAYLOAD_BYTES: Final = 256 * 1024
 DEFAULT_MESSAGES_PER_SECOND: Final = 10
 DEFAULT_MESSAGE_BURST: Final = 20
 #: Rooms one connection may be in at once (``limits.max_rooms_per_connection``).

@@ -13,9 +13,10 @@ Lambda gives a function CPU in proportion to its memory: 1,769 MB is one full vC
 
 At the defaults (256 MB, 10 s): 1,447 posts/s, and one invocation serves a room of 6,873.
 
-The module imports only the standard library and :mod:`realtime_socket.contract`: it ships
-inside the Lambda artifact, where the handlers use it to split a large broadcast across
-fan-out workers, and the component and ``realtime-socket cost`` use the same numbers.
+The module imports only the standard library and :mod:`realtime_socket.contract`. The
+component computes ``posts_per_invocation`` at ``pulumi up`` and tells ``sendmessage`` (its
+``FANOUT_SHARE``), which splits larger rooms across fan-out workers; ``realtime-socket
+cost`` and the component's warning use the same numbers.
 """
 
 from __future__ import annotations

@@ -26,8 +26,9 @@ def test_dev_stack_has_two_isolated_namespaces(dev):
     ):
         assert len(dev.of_type(kind)) == 2
     assert len(dev.of_type("aws:dynamodb/table:Table")) == 2 * 2  # connections, history
-    # 11 functions per namespace (10 routes and the authorizer) + the account logging role
-    assert len(dev.of_type("aws:iam/role:Role")) == 2 * 11 + 1
+    # 12 functions per namespace (10 routes, the authorizer, the fan-out worker) + the
+    # account logging role
+    assert len(dev.of_type("aws:iam/role:Role")) == 2 * 12 + 1
     names = [r.name for r in dev.resources]
     assert len(names) == len(set(names))
 

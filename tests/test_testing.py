@@ -78,7 +78,7 @@ def test_the_helpers_keep_two_namespaces_apart(mocks):
     for namespace in ("chat", "chat-eu"):
         assert mocks.routes(namespace) == set(BUILTIN_ROUTES)
         functions = mocks.functions(namespace)
-        assert len(functions) == len(BUILTIN_ROUTES) + 1
+        assert len(functions) == len(BUILTIN_ROUTES) + 2  # the authorizer, the fan-out worker
         assert all(f.type == "aws:lambda/function:Function" for f in functions.values())
         own = tuple(
             t.outputs["arn"] for t in mocks.resources_of(namespace, "aws:dynamodb/table:Table")

@@ -17,6 +17,7 @@ from typing import Annotated, Any, Literal, NotRequired, TypedDict
 
 import pulumi
 
+from realtime_socket import sizing
 from realtime_socket.component.naming import NAMESPACE_PATTERN, route_fragment
 from realtime_socket.component.spec import Problems, Spec, check_section
 from realtime_socket.contract import (
@@ -342,6 +343,14 @@ class FunctionArgs(TypedDict):
         Annotated[int, Spec(default=DEFAULT_FANOUT_CONCURRENCY, bounds=(1, 256))]
     ]
     """Posts in flight per broadcast (measured in bench/fanout.py)."""
+    fanout_share: NotRequired[
+        Annotated[
+            int, Spec(default=0, bounds=(0, 1_000_000), shown="`0` (from memory and timeout)")
+        ]
+    ]
+    """Posts one invocation makes; a larger room's broadcast is split across fan-out worker
+    invocations. 0: the largest room ``functions.memory_mb`` and ``functions.timeout_seconds``
+    serve (``realtime_socket/sizing.py``)."""
 
 
 class RouteArgs(TypedDict):
@@ -513,6 +522,16 @@ class ResolvedFunctions:
     timeout_seconds: int
     log_retention_days: int
     fanout_concurrency: int
+    fanout_share: int
+
+    @property
+    def posts_per_invocation(self) -> int:
+        """``fanout_share``, or what the sizing model gives this memory and timeout."""
+        if self.fanout_share:
+            return self.fanout_share
+        return sizing.posts_per_invocation(
+            self.memory_mb, self.timeout_seconds, self.fanout_concurrency
+        )
 
 
 @dataclass(frozen=True)

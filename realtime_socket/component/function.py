@@ -51,6 +51,8 @@ class PolicyTargets:
     execution_arn: pulumi.Input[str]
     stage: str
     history_table_arn: pulumi.Input[str] | None = None
+    #: The only function ``grants.invoke`` may invoke: the namespace's fan-out worker.
+    fanout_worker_arn: pulumi.Input[str] | None = None
 
 
 class Function(pulumi.ComponentResource):
@@ -58,6 +60,7 @@ class Function(pulumi.ComponentResource):
 
     function: aws.lambda_.Function
     name: pulumi.Output[str]
+    arn: pulumi.Output[str]
     invoke_arn: pulumi.Output[str]
 
     def __init__(
@@ -111,6 +114,7 @@ class Function(pulumi.ComponentResource):
             opts=child(policy, logs),
         )
         self.name = self.function.name
+        self.arn = self.function.arn
         self.invoke_arn = self.function.invoke_arn
         self.register_outputs({"name": self.name, "arn": self.function.arn})
 
@@ -125,6 +129,7 @@ def _policy(
         targets.execution_arn,
         spec.ssm_parameter_arn,
         targets.history_table_arn,
+        targets.fanout_worker_arn,
     ).apply(
         lambda v: policies.function_policy(
             log_group_arn=v[0],
@@ -134,6 +139,7 @@ def _policy(
             stage=targets.stage,
             ssm_parameter_arn=v[3],
             history_table_arn=v[4],
+            fanout_worker_arn=v[5],
         )
     )
 

@@ -20,6 +20,7 @@ from typing import Any
 from realtime_socket.contract import Table
 
 __all__ = [
+    "FANOUT_WORKER_GRANTS",
     "PARAMETER_GRANTS",
     "PERMISSION_GRANTS",
     "PRESENCE_GRANTS",
@@ -50,7 +51,8 @@ def _union(a: Sequence[str], b: Sequence[str]) -> tuple[str, ...]:
 
 class Grants:
     """What one function may do: actions on the connections table, per index of it, on the
-    history table, @connections methods, and actions on the JWT secret's SSM parameter."""
+    history table, @connections methods, actions on the JWT secret's SSM parameter, and on
+    the fan-out worker function."""
 
     def __init__(
         self,
@@ -59,12 +61,14 @@ class Grants:
         connections: Sequence[str] = (),
         history: Sequence[str] = (),
         parameter: Sequence[str] = (),
+        invoke: Sequence[str] = (),
     ) -> None:
         self.table = tuple(table)
         self.indexes = {name: tuple(actions) for name, actions in (indexes or {}).items()}
         self.connections = tuple(connections)
         self.history = tuple(history)
         self.parameter = tuple(parameter)
+        self.invoke = tuple(invoke)
 
     def __add__(self, other: Grants) -> Grants:
         indexes = dict(self.indexes)
@@ -76,6 +80,7 @@ class Grants:
             _union(self.connections, other.connections),
             _union(self.history, other.history),
             _union(self.parameter, other.parameter),
+            _union(self.invoke, other.invoke),
         )
 
 
@@ -104,6 +109,8 @@ ROUTE_GRANTS: dict[str, Grants] = {
         indexes={ROOM_INDEX: ["dynamodb:Query"]},
         connections=["POST"],
         history=HISTORY_APPEND,
+        # InvokeFunction (asynchronous): hand shares of a big room to the fan-out worker.
+        invoke=["lambda:InvokeFunction"],
     )
     + EXPIRY_GRANTS,
     # UpdateItem: add the room to the row's set (conditional on the limit); PutItem: the
@@ -150,6 +157,13 @@ PRESENCE_GRANTS = Grants(
 #: The handler modules that announce presence events: entering or leaving a room, and the
 #: fan-out's 410 clean-up.
 PRESENCE_ROUTES = frozenset({"connect", "disconnect", "subscribe", "unsubscribe", "sendmessage"})
+
+#: The fan-out worker (``handlers/fanout_worker.py``): POST its share of a broadcast, then
+#: delete the rows and memberships of connections that answered 410 (DeleteItem +
+#: BatchWriteItem), as ``sendmessage`` does for its own share.
+FANOUT_WORKER_GRANTS = Grants(
+    table=["dynamodb:DeleteItem", "dynamodb:BatchWriteItem"], connections=["POST"]
+)
 
 #: The authorizer's grant when its HMAC secret is an SSM SecureString.
 PARAMETER_GRANTS = Grants(parameter=["ssm:GetParameter"])
@@ -209,6 +223,7 @@ def function_policy(
     stage: str | None = None,
     ssm_parameter_arn: str | None = None,
     history_table_arn: str | None = None,
+    fanout_worker_arn: str | None = None,
 ) -> str:
     """The inline policy of one function's role: a statement per kind of grant."""
     statements = [
@@ -230,6 +245,8 @@ def function_policy(
         )
     if grants.parameter:
         statements.append(_statement(grants.parameter, _under(ssm_parameter_arn)))
+    if grants.invoke:
+        statements.append(_statement(grants.invoke, _under(fanout_worker_arn)))
     return json.dumps({"Version": "2012-10-17", "Statement": statements})
 
 

@@ -7,14 +7,17 @@ module; this one only lists what a namespace is made of.
 
 from __future__ import annotations
 
+import dataclasses
+
 import pulumi
 import pulumi_aws as aws
 
 from realtime_socket.component import naming, policies
 from realtime_socket.component.api import deploy, management_endpoint, stage_url, websocket_api
-from realtime_socket.component.args import RealtimeSocketArgs, resolve
+from realtime_socket.component.args import RealtimeSocketArgs, ResolvedRoute, resolve
 from realtime_socket.component.authorizer import build_authorizer
 from realtime_socket.component.domain import custom_domain
+from realtime_socket.component.fanout_worker import build_fanout_worker, sender_environment
 from realtime_socket.component.function import PolicyTargets
 from realtime_socket.component.route import build_route, route_environment
 from realtime_socket.component.scope import Scope
@@ -76,11 +79,15 @@ class RealtimeSocket(pulumi.ComponentResource):
         environment = route_environment(
             cfg, table.name, self.management_endpoint, history_table_name=history.name
         )
+        worker = build_fanout_worker(scope, cfg, environment, targets)
+        targets = dataclasses.replace(targets, fanout_worker_arn=worker.arn)
         wiring: list[pulumi.CustomResource] = [authorizer]
         for route in cfg.routes:
+            extra = sender_environment(cfg, worker) if _is_sendmessage(route) else {}
             wiring += build_route(
                 scope, route, cfg,
-                api=api, authorizer=authorizer, environment=environment, targets=targets,
+                api=api, authorizer=authorizer, environment={**environment, **extra},
+                targets=targets,
             )  # fmt: skip
         stage = deploy(scope, cfg, api, wiring)
         self.stage_name = stage.name
@@ -129,3 +136,8 @@ class RealtimeSocket(pulumi.ComponentResource):
             naming.AUTONAMED_LIMITS["policy"] - naming.AUTONAME_SUFFIX,
         )
         return aws.iam.RolePolicy(name, role=role.id, policy=policy, opts=self._scope.opts())
+
+
+def _is_sendmessage(route: ResolvedRoute) -> bool:
+    """The built-in ``sendmessage``: the one function that hands shares to the worker."""
+    return route.code is None and route.handler == "realtime_socket.handlers.sendmessage.handler"

@@ -22,6 +22,7 @@ __all__ = [
     "connections_api",
     "connections_api_for",
     "dynamodb",
+    "lambda_",
     "management",
     "management_endpoint",
     "reset",
@@ -84,6 +85,13 @@ def management(endpoint: str) -> Any:
     if key not in _cache:
         _cache[key] = boto3.client("apigatewaymanagementapi", endpoint_url=endpoint)
     return _cache[key]
+
+
+def lambda_() -> Any:
+    """Lambda's client, for handing broadcast shares to the fan-out worker."""
+    if "lambda" not in _cache:
+        _cache["lambda"] = boto3.client("lambda", config=Config(retries={"mode": "standard"}))
+    return _cache["lambda"]
 
 
 def ssm() -> SSMClient:

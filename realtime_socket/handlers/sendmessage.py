@@ -5,11 +5,17 @@ The frame's ``room`` must be a room the sender's row in the table lists (else
 ``missing_room``). ``from`` is the subject the authorizer verified, never the frame's. The
 message gets the room's next ``seq`` and, with history on, is stored before it is posted
 (:mod:`~realtime_socket.handlers.messages`). Errors go back to the sender as error frames.
+A room larger than one invocation's share is split across fan-out workers
+(:mod:`~realtime_socket.handlers.split`).
 """
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
 from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
 
 from realtime_socket.contract import MAX_MESSAGE_BYTES
 from realtime_socket.handlers import (
@@ -26,15 +32,19 @@ from realtime_socket.handlers import (
 from realtime_socket.handlers.clients import management_endpoint
 from realtime_socket.handlers.errors import BadRequest, NotConnected
 from realtime_socket.handlers.observability import event_log
+from realtime_socket.handlers.split import Share, split_broadcast
 
 __all__ = [
     "handle",
     "handler",
+    "invoker",
     "management_endpoint",
     "parse_message",
     "sequenced",
     "target_room",
 ]
+
+_logger = logging.getLogger(__name__)
 
 
 def target_room(parsed: dict[str, Any], sender: connections.Connection) -> str:
@@ -110,6 +120,7 @@ def handle(
     db: Any,
     api: fanout.ConnectionsApi,
     cfg: settings.Settings,
+    hand_off: Callable[[bytes], bool] | None = None,
 ) -> dict[str, Any]:
     with event_log(event) as log:
         caller = events.connection_id(event)
@@ -135,22 +146,51 @@ def handle(
             api.post(caller, protocol.encode(protocol.error_frame(code, message)))
             return events.response(200)
         members = connections.room_members(db, cfg.table_name, cfg.room_index, room)
-        result = api.broadcast(
+        split = split_broadcast(
             members,
-            frame,
+            Share(room, seq, api.endpoint, frame, []),
+            api=api,
             on_gone=lambda ids: presence.remove_gone(db, api, cfg, ids, room=room),
+            per_invocation=cfg.fanout_share,
+            hand_off=hand_off,
         )
+        result = split.result
         log.set(
             delivered=result.delivered,
             gone=len(result.gone),
             failed=len(result.failed),
             retries=result.retries,
+            workers=split.workers,
+            handed=split.handed,
             outcome="ok" if not result.failed else "partial",
         )
         return events.response(200)
 
 
+def invoker(cfg: settings.Settings, client: Any) -> Callable[[bytes], bool] | None:
+    """Hands an encoded share to the fan-out worker (``Event``: no wait); None without one."""
+    if not cfg.fanout_function:
+        return None
+
+    def hand_off(payload: bytes) -> bool:
+        try:
+            client.invoke(FunctionName=cfg.fanout_function, InvocationType="Event", Payload=payload)
+        except (BotoCoreError, ClientError) as exc:
+            _logger.error(
+                "handing a share to %s failed: %s",
+                cfg.fanout_function,
+                type(exc).__name__,
+                extra={"event": "handoff_failed", "error": type(exc).__name__},
+            )
+            return False
+        return True
+
+    return hand_off
+
+
 @expiry.refuse_expired
 def handler(event: events.Event, context: object) -> dict[str, Any]:
     cfg = settings.load()
-    return handle(event, clients.dynamodb(), clients.connections_api_for(event, cfg), cfg)
+    api = clients.connections_api_for(event, cfg)
+    hand_off = invoker(cfg, clients.lambda_()) if cfg.fanout_function else None
+    return handle(event, clients.dynamodb(), api, cfg, hand_off)

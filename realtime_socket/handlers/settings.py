@@ -46,6 +46,10 @@ class Settings:
     history_max_replay: int = DEFAULT_MAX_REPLAY
     #: Rooms of at most this many connections get presence events; 0: no events.
     presence_max_room: int = DEFAULT_PRESENCE_MAX_ROOM
+    #: The fan-out worker function; empty: every broadcast stays in one invocation.
+    fanout_function: str = ""
+    #: Posts one invocation makes before the rest of the room goes to workers; 0: no split.
+    fanout_share: int = 0
 
 
 def load(environ: Mapping[str, str] | None = None) -> Settings:
@@ -70,4 +74,6 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
         ),
         history_max_replay=int(env.get(Env.HISTORY_MAX_REPLAY, DEFAULT_MAX_REPLAY)),
         presence_max_room=int(env.get(Env.PRESENCE_MAX_ROOM, DEFAULT_PRESENCE_MAX_ROOM)),
+        fanout_function=env.get(Env.FANOUT_FUNCTION, ""),
+        fanout_share=int(env.get(Env.FANOUT_SHARE, 0)),
     )

@@ -73,4 +73,4 @@ def test_every_function_has_its_own_role(chat_recording):
     roles = [fn.inputs["role"] for fn in chat_recording.of_type("aws:lambda/function:Function")]
     # 10 routes (subscribe, unsubscribe, reply, history and members joined the 5) and the
     # authorizer
-    assert len(roles) == len(set(roles)) == 11
+    assert len(roles) == len(set(roles)) == 12

@@ -100,17 +100,18 @@ def _counts(resources: dict[str, Any], namespace: str) -> Counter[str]:
     return Counter(_type(urn) for urn in resources if _name(urn).startswith(f"{namespace}-"))
 
 
-#: What one namespace declares: a function, role, policy and log group per route and for
-#: the authorizer, an integration, route and permission per route, ...
+#: What one namespace declares: a function, role, policy and log group per route, for the
+#: authorizer and for the fan-out worker, an integration, route and permission per route, ...
 PER_NAMESPACE = {
     "aws:apigatewayv2/api:Api": 1,
     "aws:apigatewayv2/route:Route": len(BUILTIN_ROUTES),
     "aws:apigatewayv2/integration:Integration": len(BUILTIN_ROUTES),
-    "aws:lambda/function:Function": len(BUILTIN_ROUTES) + 1,
-    "aws:iam/role:Role": len(BUILTIN_ROUTES) + 1,
-    "aws:iam/rolePolicy:RolePolicy": len(BUILTIN_ROUTES) + 1,
+    "aws:lambda/function:Function": len(BUILTIN_ROUTES) + 2,
+    "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig": 1,
+    "aws:iam/role:Role": len(BUILTIN_ROUTES) + 2,
+    "aws:iam/rolePolicy:RolePolicy": len(BUILTIN_ROUTES) + 2,
     "aws:lambda/permission:Permission": len(BUILTIN_ROUTES) + 1,
-    "aws:cloudwatch/logGroup:LogGroup": len(BUILTIN_ROUTES) + 2,
+    "aws:cloudwatch/logGroup:LogGroup": len(BUILTIN_ROUTES) + 3,
     "aws:apigatewayv2/authorizer:Authorizer": 1,
     "aws:apigatewayv2/deployment:Deployment": 1,
     "aws:apigatewayv2/stage:Stage": 1,

@@ -43,6 +43,10 @@ def _history_arn(recording) -> str:
     return str(recording.named("chat-history-table").outputs["arn"])
 
 
+def _worker_arn(recording) -> str:
+    return str(recording.named("chat-fanout-worker-fn").outputs["arn"])
+
+
 def _post_and_delete(execution: str) -> list[str]:
     """POST (frames) and DELETE (closing a connection whose token expired) on this stage."""
     return [f"{execution}/live/POST/@connections/*", f"{execution}/live/DELETE/@connections/*"]
@@ -111,7 +115,40 @@ def test_sendmessage_reads_its_row_queries_the_room_index_and_posts(lean_recordi
             _history_arn(lean_recording)
         ],
         ("execute-api:ManageConnections",): _post_and_delete(execution),
+        # hands shares of a big room to its namespace's fan-out worker, and to no other
+        ("lambda:InvokeFunction",): [_worker_arn(lean_recording)],
     }
+
+
+def test_the_fanout_worker_posts_and_cleans_its_410s_and_invokes_nothing(
+    lean_recording, chat_recording
+):
+    table, execution, logs = _arns(lean_recording, "fanout-worker")
+    assert _statements(lean_recording, "fanout-worker") == {
+        ("logs:CreateLogStream", "logs:PutLogEvents"): [f"{logs}:*"],
+        ("dynamodb:DeleteItem", "dynamodb:BatchWriteItem"): [table],
+        ("execute-api:ManageConnections",): [f"{execution}/live/POST/@connections/*"],
+    }
+    # with presence on, its 410 clean-up announces leaves: presence's grants, no more
+    table, execution, logs = _arns(chat_recording, "fanout-worker")
+    statements = _statements(chat_recording, "fanout-worker")
+    assert statements[
+        ("dynamodb:DeleteItem", "dynamodb:BatchWriteItem", "dynamodb:BatchGetItem")
+    ] == [table]
+    assert not any("lambda:InvokeFunction" in actions for actions in statements)
+
+
+def test_only_sendmessage_may_invoke_the_fanout_worker(chat_recording):
+    worker = _worker_arn(chat_recording)
+    invokers = []
+    for policy in chat_recording.of_type("aws:iam/rolePolicy:RolePolicy"):
+        document = json.loads(policy.inputs["policy"])
+        for statement in document["Statement"]:
+            actions = statement["Action"]
+            if any(a.startswith("lambda:") for a in actions):
+                assert actions == ["lambda:InvokeFunction"] and statement["Resource"] == [worker]
+                invokers.append(policy.name)
+    assert invokers == ["chat-sendmessage-policy"]
 
 
 def test_presence_adds_exactly_its_grants_to_the_routes_that_announce(

@@ -16,7 +16,7 @@ def test_physical_paths_sit_under_the_project_stack_and_namespace(chat_recording
     assert paths["chat-jwt-secret"] == f"{prefix}jwt-secret"
     assert all(path.startswith(prefix) for path in paths.values())
     # the access log, 11 function log groups (10 routes and the authorizer), the secret
-    assert len(set(paths.values())) == len(paths) == 13
+    assert len(set(paths.values())) == len(paths) == 14
 
 
 def test_every_tagged_resource_carries_the_namespace_and_the_callers_tags():

@@ -24,11 +24,13 @@ FUNCTION_PARTS = {
 
 def test_one_namespace_declares_exactly_these_resources(chat_recording):
     """10 routes (subscribe, unsubscribe and members answer through route responses, reply
-    and history are one-way), the authorizer, and two tables (connections, history)."""
+    and history are one-way), the authorizer, the fan-out worker (no route, no permission for
+    API Gateway; its asynchronous invocation settings), and two tables (connections,
+    history)."""
     counts = Counter(r.type for r in chat_recording.resources)
     assert counts == {
         TYPE_TOKEN: 1,
-        function.TYPE_TOKEN: 11,
+        function.TYPE_TOKEN: 12,
         "aws:apigatewayv2/api:Api": 1,
         "aws:apigatewayv2/route:Route": 10,
         "aws:apigatewayv2/integration:Integration": 10,
@@ -36,11 +38,12 @@ def test_one_namespace_declares_exactly_these_resources(chat_recording):
         "aws:apigatewayv2/authorizer:Authorizer": 1,
         "aws:apigatewayv2/deployment:Deployment": 1,
         "aws:apigatewayv2/stage:Stage": 1,
-        "aws:lambda/function:Function": 11,
+        "aws:lambda/function:Function": 12,
+        "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig": 1,
         "aws:lambda/permission:Permission": 11,
-        "aws:iam/role:Role": 11,
-        "aws:iam/rolePolicy:RolePolicy": 11,
-        "aws:cloudwatch/logGroup:LogGroup": 12,
+        "aws:iam/role:Role": 12,
+        "aws:iam/rolePolicy:RolePolicy": 12,
+        "aws:cloudwatch/logGroup:LogGroup": 13,
         "aws:dynamodb/table:Table": 2,
         "aws:ssm/parameter:Parameter": 1,
     }
@@ -90,9 +93,9 @@ def test_two_instances_in_one_program_never_collide():
 
     rec = evaluate(program, project="realtime-socket", stack="test")
     names = [r.name for r in rec.resources]
-    # 100 per namespace: subscribe, unsubscribe and members added 3 x 9 resources, reply and
-    # history (no route response) 8 each, the history table 1
-    assert len(names) == len(set(names)) == 3 * 100
+    # 106 per namespace: subscribe, unsubscribe and members added 3 x 9 resources, reply and
+    # history (no route response) 8 each, the history table 1, the fan-out worker 6
+    assert len(names) == len(set(names)) == 3 * 106
     physical = [
         r.inputs["name"] for r in rec.resources if "name" in r.inputs and r.custom
         and r.type != "aws:apigatewayv2/stage:Stage"
@@ -127,7 +130,7 @@ def test_grant_publish_binds_the_publish_policy_to_this_socket():
 
 def test_every_log_group_has_a_retention(chat_recording):
     groups = chat_recording.of_type("aws:cloudwatch/logGroup:LogGroup")
-    assert len(groups) == 12  # 10 routes, the authorizer, the access log
+    assert len(groups) == 13  # 10 routes, the authorizer, the fan-out worker, the access log
     assert all(g.inputs.get("retentionInDays") for g in groups)
     # and every function writes to its own group, never to an unmanaged /aws/lambda one
     for fn in chat_recording.of_type("aws:lambda/function:Function"):

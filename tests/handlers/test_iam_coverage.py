@@ -21,6 +21,7 @@ from realtime_socket.handlers import (
     connect,
     connections,
     disconnect,
+    fanout_worker,
     reply,
     requests,
     sendmessage,
@@ -44,7 +45,8 @@ def calls(table):
 
 
 def _allowed(module: str, extra: policies.Grants | None = None) -> set[tuple[str, str | None]]:
-    grants = policies.ROUTE_GRANTS[module] + (extra or policies.Grants())
+    base = policies.FANOUT_WORKER_GRANTS if module == "fanout_worker" else None
+    grants = (base or policies.ROUTE_GRANTS[module]) + (extra or policies.Grants())
     allowed = {(a.removeprefix("dynamodb:"), None) for a in grants.table}
     for index, actions in grants.indexes.items():
         allowed |= {(a.removeprefix("dynamodb:"), index) for a in actions}
@@ -129,6 +131,27 @@ def test_sendmessage_including_rate_limit_and_410_cleanup(table, calls, endpoint
     sendmessage.handle(event, db, endpoint.api(), no_history)
     assert ("UpdateItem", HISTORY) in calls and ("PutItem", HISTORY) not in calls
     assert set(calls) <= _allowed("sendmessage")
+
+
+def test_the_fanout_worker_cleans_its_410s_within_its_grants(table, calls, endpoint):
+    db, cfg = table
+    for cid in ("A", "B"):
+        connect.handle(load_event("connect", connectionId=cid), db, cfg)
+    endpoint.script["B"] = [410]
+    calls.clear()
+    share = {"room": "lobby", "seq": 1, "endpoint": endpoint.endpoint, "frame": "{}",
+             "targets": ["A", "B"]}  # fmt: skip
+    report = fanout_worker.handle(share, db, lambda url: endpoint.api(), cfg)
+    assert report["gone"] == 1
+    assert {("DeleteItem", None), ("BatchWriteItem", None)} <= set(calls)
+    assert set(calls) <= _allowed("fanout_worker", policies.PRESENCE_GRANTS)
+    no_presence = type(cfg)(**{**cfg.__dict__, "presence_max_room": 0})
+    connect.handle(load_event("connect", connectionId="C"), db, no_presence)
+    endpoint.script["C"] = [410]
+    calls.clear()
+    share["targets"] = ["A", "C"]
+    fanout_worker.handle(share, db, lambda url: endpoint.api(), no_presence)
+    assert set(calls) <= _allowed("fanout_worker")
 
 
 def test_presence_events_stay_within_the_presence_grants(table, calls, endpoint):

@@ -26,9 +26,10 @@ from tests.support.helpers import ROOT
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 
-#: One namespace: 11 functions (10 routes since subscribe, unsubscribe, reply, history and
-#: members, and the authorizer), each prewarmed into one worker, and the moto server.
-FUNCTIONS = 11
+#: One namespace: 12 functions (10 routes since subscribe, unsubscribe, reply, history and
+#: members, the authorizer and the fan-out worker), each prewarmed into one worker, and the
+#: moto server.
+FUNCTIONS = 12
 EXPECTED_CHILDREN = FUNCTIONS + 1
 
 
