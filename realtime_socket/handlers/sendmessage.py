@@ -167,14 +167,20 @@ def handle(
         return events.response(200)
 
 
-def invoker(cfg: settings.Settings, client: Any) -> Callable[[bytes], bool] | None:
-    """Hands an encoded share to the fan-out worker (``Event``: no wait); None without one."""
+def invoker(cfg: settings.Settings, client: Callable[[], Any]) -> Callable[[bytes], bool] | None:
+    """Hands an encoded share to the fan-out worker (``Event``: no wait); None without one.
+
+    ``client`` makes Lambda's client on the first hand-off: most rooms never need one, and
+    a client costs tens of milliseconds to create.
+    """
     if not cfg.fanout_function:
         return None
 
     def hand_off(payload: bytes) -> bool:
         try:
-            client.invoke(FunctionName=cfg.fanout_function, InvocationType="Event", Payload=payload)
+            client().invoke(
+                FunctionName=cfg.fanout_function, InvocationType="Event", Payload=payload
+            )
         except (BotoCoreError, ClientError) as exc:
             _logger.error(
                 "handing a share to %s failed: %s",
@@ -192,5 +198,4 @@ def invoker(cfg: settings.Settings, client: Any) -> Callable[[bytes], bool] | No
 def handler(event: events.Event, context: object) -> dict[str, Any]:
     cfg = settings.load()
     api = clients.connections_api_for(event, cfg)
-    hand_off = invoker(cfg, clients.lambda_()) if cfg.fanout_function else None
-    return handle(event, clients.dynamodb(), api, cfg, hand_off)
+    return handle(event, clients.dynamodb(), api, cfg, invoker(cfg, clients.lambda_))

@@ -165,9 +165,9 @@ def test_the_invoker_hands_shares_as_asynchronous_events(table):
             calls.append(kwargs)
 
     cfg = dataclasses.replace(cfg, fanout_function="chat-fanout-worker")
-    hand_off = sendmessage.invoker(cfg, Lambda())
+    hand_off = sendmessage.invoker(cfg, Lambda)
     assert hand_off is not None and hand_off(b"{}")
     assert calls == [
         {"FunctionName": "chat-fanout-worker", "InvocationType": "Event", "Payload": b"{}"}
     ]
-    assert sendmessage.invoker(dataclasses.replace(cfg, fanout_function=""), Lambda()) is None
+    assert sendmessage.invoker(dataclasses.replace(cfg, fanout_function=""), Lambda) is None
