@@ -33,6 +33,7 @@ lint: $(STAMP)
 # Benchmarks print ratios measured side by side in one run; see README "Performance".
 bench: $(STAMP)
 	$(PY) -m bench.fanout
+	$(PY) -m bench.split
 	$(PY) -m bench.coldstart
 	$(PY) -m bench.program
 	$(PY) -m bench.emulation
@@ -44,6 +45,7 @@ bench: $(STAMP)
 # CI: every benchmark at a tiny size, only to prove it still runs.
 bench-smoke: $(STAMP)
 	$(PY) -m bench.fanout --quick
+	$(PY) -m bench.split --quick
 	$(PY) -m bench.coldstart --quick
 	$(PY) -m bench.program --quick
 	$(PY) -m bench.emulation --quick
