@@ -9,14 +9,16 @@ not signature-checked: the endpoint listens on loopback only.
 
 :class:`ManagementServer` is the HTTP layer over any :class:`ConnectionsBackend`;
 :class:`RuntimeConnections` is the runtime's backend, performing the answers of
-``gateway.connections_api`` on the clients' sockets.
+``gateway.connections_api`` on the clients' sockets. Other local AWS APIs that handlers
+reach over HTTP (Lambda's Invoke, ``lambda_api.py``) are mounted on the same server through
+``routes``: their paths never collide with ``/<namespace>/<stage>/@connections``.
 """
 
 from __future__ import annotations
 
 import inspect
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any, Protocol
 
 from aiohttp import web
@@ -57,8 +59,15 @@ def _reply(status: int, body: dict[str, Any] | None = None) -> web.Response:
 class ManagementServer:
     """Serves a :class:`ConnectionsBackend`; ``await start()`` on a running loop."""
 
-    def __init__(self, backend: ConnectionsBackend, host: str = "127.0.0.1", port: int = 0):
+    def __init__(
+        self,
+        backend: ConnectionsBackend,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        routes: Iterable[web.AbstractRouteDef] = (),
+    ):
         self.backend = backend
+        self.extra_routes = list(routes)
         self.host = host
         self.requested_port = port
         self.port = 0
@@ -70,6 +79,7 @@ class ManagementServer:
         app.router.add_post(route, self._post)
         app.router.add_get(route, self._get)
         app.router.add_delete(route, self._delete)
+        app.add_routes(self.extra_routes)
         return app
 
     @staticmethod

@@ -2,7 +2,8 @@
 
 :class:`LocalRuntime` owns what lives as long as the runtime and wires the parts together:
 the AWS emulation (moto's server, seeded with the declared tables and parameters), the
-``@connections`` HTTP API (``management.py``), the WebSocket endpoint
+``@connections`` HTTP API (``management.py``) with Lambda's Invoke API on the same port
+(``lambda_api.py``), the WebSocket endpoint
 (``websocket_endpoint.py``), one pool of Lambda environments per function (``lambdas.py``)
 behind the :class:`~realtime_socket.local.invoker.Invoker`, and the reaper that closes
 timed-out connections. It also decides what the handlers see: their declared environment
@@ -33,12 +34,14 @@ from realtime_socket.local.clock import Clock
 from realtime_socket.local.gateway.chaos import PostChaos
 from realtime_socket.local.gateway.timeouts import Timeouts
 from realtime_socket.local.invoker import Invoker, Log, print_log
+from realtime_socket.local.lambda_api import DEFAULT_RETRY_DELAYS, LambdaApi
 from realtime_socket.local.lambdas import FunctionPool
 from realtime_socket.local.management import ManagementServer, RuntimeConnections
 from realtime_socket.local.model import LocalModel
 from realtime_socket.local.moto_server import AwsApis
 from realtime_socket.local.tables import seed
 from realtime_socket.local.websocket_endpoint import Session, WebSocketEndpoint
+from realtime_socket.tools.recording import DEFAULT_ACCOUNT, DEFAULT_REGION
 
 # print_log lives in invoker.py; it is re-exported because ``realtime-socket dev`` imports it
 # from here.
@@ -76,6 +79,9 @@ class RuntimeOptions:
     #: Chaos for tests: answer every Nth @connections post with a transient 429 (0: never),
     #: as API Gateway does when the account is throttled; a retry of it goes through.
     inject_post_throttle_every: int = 0
+    #: Seconds before each retry of a failed ``Event`` invocation (Lambda: about 1 and 2
+    #: minutes); tests shorten them.
+    async_retry_delays: tuple[float, ...] = DEFAULT_RETRY_DELAYS
 
 
 def _report_prewarm_failure(done: asyncio.Future[Any]) -> None:
@@ -110,6 +116,15 @@ class LocalRuntime:
         self.connections_api = RuntimeConnections(
             self.websocket.sessions, PostChaos(self.options.inject_post_throttle_every)
         )
+        region, account = self._program_region_and_account()
+        self.lambda_api = LambdaApi(
+            model.functions,
+            self.pools,
+            region=region,
+            account=account,
+            log=self.options.log,
+            retry_delays=self.options.async_retry_delays,
+        )
         self._management: ManagementServer | None = None
         self._moto: AwsApis | None = aws
         self._reaper: asyncio.Task[None] | None = None
@@ -122,7 +137,10 @@ class LocalRuntime:
     async def start(self) -> None:
         await asyncio.to_thread(self._start_moto)
         self._management = ManagementServer(
-            self.connections_api, self.options.host, self.options.management_port
+            self.connections_api,
+            self.options.host,
+            self.options.management_port,
+            routes=self.lambda_api.routes(),
         )
         await self._management.start()
         await self.websocket.start(self.options.host, self.options.port)
@@ -176,6 +194,7 @@ class LocalRuntime:
             self._prewarming.cancel()
             await asyncio.gather(self._prewarming, return_exceptions=True)
         await self.websocket.stop()
+        await self.lambda_api.close()  # before the pools its invocations run in
         await asyncio.gather(*(pool.close() for pool in self.pools.values()))
         if self._management:
             await self._management.stop()
@@ -183,6 +202,15 @@ class LocalRuntime:
         if self._moto is not None:
             self._moto.stop()
             self._moto = None
+
+    def _program_region_and_account(self) -> tuple[str, str]:
+        """Where the program's ARNs say its resources live (its APIs' execution ARNs), so an
+        ARN a handler builds from them names a declared function."""
+        for api in self.model.apis.values():
+            parts = api.execution_arn.split(":")
+            if len(parts) >= 5 and parts[3] and parts[4]:
+                return parts[3], parts[4]
+        return DEFAULT_REGION, DEFAULT_ACCOUNT
 
     def _start_moto(self) -> None:
         """DynamoDB and SSM as the program declares them, in moto's server on loopback."""
@@ -216,7 +244,9 @@ class LocalRuntime:
         """The function's own variables with AWS endpoints swapped for local ones.
 
         Handlers read the same settings as on AWS; only the values differ. Every AWS SDK
-        call goes to the embedded emulation (``AWS_ENDPOINT_URL``), never to AWS.
+        call goes to the embedded emulation (``AWS_ENDPOINT_URL``), never to AWS, except
+        Lambda's Invoke, which the runtime serves itself (``AWS_ENDPOINT_URL_LAMBDA``; botocore
+        prefers a service's own variable to the general one).
         """
         env = {k: self._localize(v) for k, v in declared.items()}
         env.update(
@@ -227,6 +257,7 @@ class LocalRuntime:
             AWS_DEFAULT_REGION=_LOCAL_REGION,
             AWS_REGION=_LOCAL_REGION,
             AWS_ENDPOINT_URL=self.aws_endpoint,
+            AWS_ENDPOINT_URL_LAMBDA=self.lambda_endpoint,
             AWS_EC2_METADATA_DISABLED="true",
             AWS_LAMBDA_RUNTIME_API="local",
         )
@@ -268,6 +299,11 @@ class LocalRuntime:
         """``@connections`` posts answered 429 (injected or for a full client buffer)."""
         return self.connections_api.posts_throttled
 
+    @property
+    def lambda_endpoint(self) -> str:
+        """Lambda's Invoke API for the declared functions (the management server's port)."""
+        return f"http://{self.options.host}:{self.management_port}"
+
     def ws_url(self, namespace: str) -> str:
         return f"ws://{self.options.host}:{self.port}/{namespace}"
 
@@ -301,12 +337,14 @@ class LocalRuntime:
         ``namespaces`` has the shape of the stack's outputs (``pulumi stack output --json``):
         namespace -> ``url``, ``management_endpoint``, ``table_name``, ``history_table_name``,
         ``history_retention_seconds``. ``aws_endpoint`` and
-        ``region`` are the AWS emulation's, where those tables live.
+        ``region`` are the AWS emulation's, where those tables live; ``lambda_endpoint``
+        invokes the program's functions (Lambda's Invoke API).
         """
         return {
             "host": self.options.host,
             "port": self.port,
             "aws_endpoint": self.aws_endpoint,
+            "lambda_endpoint": self.lambda_endpoint,
             "region": _LOCAL_REGION,
             "namespaces": {
                 ns: {
