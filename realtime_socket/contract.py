@@ -53,6 +53,7 @@ __all__ = [
     "TOKEN_EXPIRES_CONTEXT_KEY",
     "Env",
     "History",
+    "Metrics",
     "Table",
 ]
 
@@ -154,6 +155,30 @@ class Table:
     #: GSI hash ``userId``, range ``connectionId``, projecting only ``ttl``: a user's
     #: connections, for ``send_to_user``, ``request`` and the per-user connection cap.
     USER_INDEX: Final = "user-index"
+
+
+class Metrics:
+    """CloudWatch metrics the handlers emit (Embedded Metric Format) and the alarms and the
+    dashboard read: one namespace, dimensioned by the socket's namespace name."""
+
+    NAMESPACE: Final = "RealtimeSocket"
+    #: The dimension every metric carries: the ``RealtimeSocket``'s name (``chat``).
+    DIMENSION: Final = "Namespace"
+    #: A refusal's reason, on ``REFUSED`` only.
+    REASON_DIMENSION: Final = "Reason"
+    #: Per broadcast (sendmessage, a fan-out worker's share, Publisher): posts that got 2xx,
+    #: 410 Gone, failed after retries, and the retries made.
+    DELIVERED: Final = "Delivered"
+    GONE: Final = "Gone"
+    FAILED: Final = "Failed"
+    RETRIES: Final = "Retries"
+    #: Seconds one broadcast's posting took (a unit of Seconds).
+    FANOUT_SECONDS: Final = "FanoutSeconds"
+    #: Shares handed to fan-out workers.
+    HANDOFFS: Final = "Handoffs"
+    #: ``$connect`` accepted, and connects or messages refused (with ``Reason``).
+    CONNECTS: Final = "Connects"
+    REFUSED: Final = "Refused"
 
 
 class History:
