@@ -32,7 +32,7 @@ lint: $(STAMP)
 
 # Benchmarks print ratios measured side by side in one run; see README "Performance".
 bench: $(STAMP)
-	$(PY) -m bench.fanout
+	$(PY) -m bench.fanout --plot docs/fanout.png
 	$(PY) -m bench.split
 	$(PY) -m bench.coldstart
 	$(PY) -m bench.program

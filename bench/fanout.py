@@ -37,7 +37,7 @@ from botocore.credentials import Credentials
 from moto import mock_aws
 
 from bench.fanout_clients import CLIENTS, make_client
-from bench.support import ROOT, results_path, write_results
+from bench.support import RESULTS, ROOT, results_path, write_results
 from realtime_socket import RealtimeSocket
 from realtime_socket.handlers import connections
 from realtime_socket.handlers.fanout import ConnectionsApi
@@ -113,10 +113,13 @@ def ours(db: Any, table: str, endpoint: str, room: str, concurrency: int) -> dic
     started = time.perf_counter()
     members = list(connections.room_members(db, table, "room-index", room))
     read = time.perf_counter() - started
+    cpu = time.process_time()
     result = api.broadcast(members, FRAME)
+    cpu = time.process_time() - cpu
     wall = time.perf_counter() - started
     api.close()
     return {"wall_s": wall, "read_s": read, "post_s": wall - read,
+            "cpu_us": cpu / len(members) * 1e6,
             "posts": result.delivered, "failed": len(result.failed)}  # fmt: skip
 
 
@@ -141,11 +144,57 @@ def baseline(db: Any, table: str, endpoint: str, room: str) -> dict[str, Any]:
         kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
     read = time.perf_counter() - started
     posts = 0
+    cpu = time.process_time()
     for cid in members:
         client.post_to_connection(ConnectionId=cid, Data=FRAME)
         posts += 1
+    cpu = time.process_time() - cpu
     wall = time.perf_counter() - started
-    return {"wall_s": wall, "read_s": read, "post_s": wall - read, "posts": posts, "failed": 0}
+    return {"wall_s": wall, "read_s": read, "post_s": wall - read, "posts": posts, "failed": 0,
+            "cpu_us": cpu / len(members) * 1e6}  # fmt: skip
+
+
+def boto3_threads(endpoint: str, members: list[str], concurrency: int) -> dict[str, Any]:
+    """boto3's ``post_to_connection`` from ``concurrency`` threads: the obvious way to go
+    faster with boto3 alone."""
+    client = make_client("boto3 + threads", endpoint, concurrency)
+    client.broadcast([f"warm{i}" for i in range(concurrency)], FRAME)
+    wall, cpu = time.perf_counter(), time.process_time()
+    posts = client.broadcast(members, FRAME)
+    cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+    return {"posts_per_s": posts / wall, "cpu_us": cpu / len(members) * 1e6}
+
+
+def plot(rows: list[dict[str, Any]], path: str, latency_ms: float) -> None:
+    """Posts/s and CPU per post against room size: this engine, the baseline, boto3."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    sizes = [r["room_size"] for r in rows]
+    series = {
+        "realtime-socket (engine, 64 in flight)": [r["ours"] for r in rows],
+        "boto3 post_to_connection, 64 threads": [r["boto3"] for r in rows],
+        "AWS sample (Scan, boto3 one by one)": [r["baseline"] for r in rows],
+    }
+    figure, (rate, cpu) = plt.subplots(1, 2, figsize=(11, 4.2))
+    for label, points in series.items():
+        rate.plot(sizes, [p["posts_per_s"] for p in points], marker="o", label=label)
+        cpu.plot(sizes, [p["cpu_us"] for p in points], marker="o", label=label)
+    for axes, title in ((rate, "posts per second"), (cpu, "CPU µs per post (one core)")):
+        axes.set_xscale("log")
+        axes.set_yscale("log")
+        axes.set_xlabel("room size (connections)")
+        axes.set_title(title)
+        axes.grid(True, which="both", alpha=0.3)
+    rate.legend(fontsize=8)
+    figure.suptitle(
+        f"bench/fanout.py: one broadcast, {latency_ms:g} ms per @connections call", fontsize=10
+    )
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    print(f"wrote {path}")
 
 
 def compare_clients(endpoint: str, posts: int, concurrency: int) -> list[dict[str, Any]]:
@@ -176,6 +225,7 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=64)
     parser.add_argument("--quick", action="store_true", help="tiny sizes, for CI")
     parser.add_argument("--json", default=results_path("fanout"))
+    parser.add_argument("--plot", default=str(RESULTS / "fanout.png"))
     args = parser.parse_args()
     os.environ.update(BENCH_ENVIRONMENT)
     if args.quick:
@@ -207,6 +257,8 @@ def main() -> None:
             room = "room-0"
             mine = ours(db, table, url, room, args.concurrency)
             theirs = baseline(db, table, url, room)
+            members = [r["connectionId"]["S"] for r in rows if r["roomId"]["S"] == room]
+            threads = boto3_threads(url, members, args.concurrency)
             index_entries = [
                 item_size({k: r[k] for k in ("connectionId", "roomId", "ttl")})
                 for r in rows
@@ -222,6 +274,7 @@ def main() -> None:
                     "table_size": args.connections,
                     "ours": mine,
                     "baseline": theirs,
+                    "boto3": threads,
                     "speedup": theirs["wall_s"] / mine["wall_s"],
                     "post_speedup": theirs["post_s"] / mine["post_s"],
                     "read_ratio": theirs["read_units"] / mine["read_units"],
@@ -264,6 +317,7 @@ def main() -> None:
             "rows": rows_out,
         },
     )
+    plot(rows_out, args.plot, args.latency_ms)
 
 
 if __name__ == "__main__":
