@@ -30,5 +30,6 @@ for name, args in namespaces_from_config(config):
             "table_name": socket.table_name,
             "history_table_name": socket.history_table_name,
             "history_retention_seconds": socket.history_retention_seconds,
+            "alarm_topic_arn": socket.alarm_topic_arn,
         },
     )

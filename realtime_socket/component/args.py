@@ -47,6 +47,8 @@ from realtime_socket.contract import (
 
 __all__ = [
     "BUILTIN_ROUTES",
+    "AlarmThresholdsArgs",
+    "AlarmsArgs",
     "DomainArgs",
     "FunctionArgs",
     "HistoryArgs",
@@ -55,6 +57,8 @@ __all__ = [
     "MappingArgs",
     "PresenceArgs",
     "RealtimeSocketArgs",
+    "ResolvedAlarmThresholds",
+    "ResolvedAlarms",
     "ResolvedArgs",
     "ResolvedFunctions",
     "ResolvedHistory",
@@ -96,6 +100,13 @@ _RETENTION_DAYS = frozenset(
      2557, 2922, 3288, 3653}
 )  # fmt: skip
 _RETENTION = Spec(default=30, choices=_RETENTION_DAYS)
+
+
+def _count(default: int) -> Spec:
+    """An alarm threshold: a count of events in one period, never 0 (it would always fire)."""
+    return Spec(default=default, bounds=(1, None), hint="must be an integer of at least 1")
+
+
 #: RFC 7519's registered claims: none of them can list rooms.
 _REGISTERED_CLAIMS = ("iss", "sub", "aud", "exp", "nbf", "iat", "jti")
 
@@ -385,6 +396,42 @@ class RouteArgs(TypedDict):
     """Extra environment variables of the route's function."""
 
 
+class AlarmThresholdsArgs(TypedDict):
+    """Per alarm kind: the count in one 5-minute period at which the alarm fires."""
+
+    execution_errors: NotRequired[Annotated[int, _count(1)]]
+    """API Gateway could not call a function (it failed, timed out or was throttled):
+    ``ExecutionError``, always this side's fault."""
+    integration_errors: NotRequired[Annotated[int, _count(10)]]
+    """Functions answered 4xx/5xx: ``IntegrationError``. Handshakes ``$connect`` refuses
+    (a bad origin or room, too many connections) count too, so one is not an outage."""
+    function_errors: NotRequired[Annotated[int, _count(1)]]
+    """Invocations of one function that failed (an exception, a timeout): Lambda ``Errors``."""
+    function_throttles: NotRequired[Annotated[int, _count(1)]]
+    """Invocations of one function that Lambda refused for concurrency: ``Throttles``."""
+    table_throttles: NotRequired[Annotated[int, _count(1)]]
+    """Requests one table throttled, over every operation the handlers use."""
+    fanout_failures: NotRequired[Annotated[int, _count(10)]]
+    """Posts to ``@connections`` that failed after the handlers' retries (the handlers'
+    ``Failed`` metric); clients recover such messages with ``history``."""
+
+
+class AlarmsArgs(TypedDict):
+    """CloudWatch alarms that notify an SNS topic."""
+
+    topic_arn: NotRequired[
+        Annotated[
+            pulumi.Input[str],
+            Spec(pattern=r"arn:aws[a-z-]*:sns:.+", hint="must be an SNS topic ARN"),
+        ]
+    ]
+    """An existing SNS topic to notify (alarm and back to OK)."""
+    create_topic: NotRequired[Annotated[bool, Spec(default=False)]]
+    """Create a topic for this namespace instead; subscribe to it after ``pulumi up``."""
+    thresholds: NotRequired[AlarmThresholdsArgs]
+    """Counts in 5 minutes at which each kind of alarm fires."""
+
+
 class RealtimeSocketArgs(TypedDict):
     """Everything a :class:`RealtimeSocket` can be told; only ``jwt`` is required."""
 
@@ -444,6 +491,16 @@ class RealtimeSocketArgs(TypedDict):
     """Settings shared by every Lambda function of the socket."""
     limits: NotRequired[LimitsArgs]
     """Abuse limits the handlers enforce."""
+    alarms: NotRequired[AlarmsArgs]
+    """Alarms on API Gateway errors, each function's errors and throttles, table throttles
+    and failed fan-out posts, notifying ``topic_arn`` or a topic of its own
+    (``create_topic``). Off unless one is given: CloudWatch bills $0.10 a month per metric an
+    alarm reads, about $4.30 for a namespace with the built-in routes."""
+    dashboard: NotRequired[Annotated[bool, Spec(default=True)]]
+    """A CloudWatch dashboard of the namespace: connections, messages, fan-out latency,
+    errors and table usage. On by default because it is usually free: an account's first
+    3 dashboards of up to 50 metrics cost nothing (this one reads about 23); each further
+    one costs $3 a month."""
     tags: NotRequired[Annotated[dict[str, str], Spec(default={})]]
     """Tags on every resource that takes them, beside ``realtime-socket:namespace``."""
 
@@ -545,6 +602,28 @@ class ResolvedLimits:
 
 
 @dataclass(frozen=True)
+class ResolvedAlarmThresholds:
+    execution_errors: int
+    integration_errors: int
+    function_errors: int
+    function_throttles: int
+    table_throttles: int
+    fanout_failures: int
+
+
+@dataclass(frozen=True)
+class ResolvedAlarms:
+    topic_arn: pulumi.Input[str] | None
+    create_topic: bool
+    thresholds: ResolvedAlarmThresholds
+
+    @property
+    def enabled(self) -> bool:
+        """Alarms exist only with somewhere to send them: they are not free."""
+        return self.topic_arn is not None or self.create_topic
+
+
+@dataclass(frozen=True)
 class ResolvedArgs:
     """Validated args with every default filled in, nested like the args."""
 
@@ -565,6 +644,8 @@ class ResolvedArgs:
     presence: ResolvedPresence
     functions: ResolvedFunctions
     limits: ResolvedLimits
+    alarms: ResolvedAlarms
+    dashboard: bool
     tags: Mapping[str, str]
 
 
@@ -607,6 +688,14 @@ def _check_domain(problems: Problems, args: Mapping[str, Any], values: Mapping[s
     domain = values["domain"]
     if domain and domain["certificate_arn"] is None and domain["hosted_zone_id"] is None:
         problems.add("domain", "needs certificate_arn, or hosted_zone_id to validate a new one")
+
+
+def _check_alarms(problems: Problems, alarms: Mapping[str, Any] | None) -> None:
+    """One place to send alarms to: an existing topic or a new one, not both."""
+    if alarms and alarms["topic_arn"] is not None and alarms["create_topic"]:
+        problems.add(
+            "alarms", "give either topic_arn (an existing topic) or create_topic, not both"
+        )
 
 
 def _routes(problems: Problems, extra: Mapping[str, Any]) -> tuple[ResolvedRoute, ...]:
@@ -660,6 +749,7 @@ def resolve(name: str, args: Mapping[str, Any]) -> ResolvedArgs:
             given = [k for k in ("secret", "secret_parameter_name", "jwks_url") if raw_jwt.get(k)]
             _check_key_source(problems, values["jwt"], given)
         _check_domain(problems, args, values)
+        _check_alarms(problems, values["alarms"])
         routes = _routes(problems, values["routes"] or {})
     problems.raise_if_any(f"RealtimeSocket {name!r}")
     assert values is not None
@@ -681,5 +771,11 @@ def resolve(name: str, args: Mapping[str, Any]) -> ResolvedArgs:
         presence=ResolvedPresence(**values["presence"]),
         functions=ResolvedFunctions(**values["functions"]),
         limits=ResolvedLimits(**values["limits"]),
+        alarms=ResolvedAlarms(
+            topic_arn=values["alarms"]["topic_arn"],
+            create_topic=values["alarms"]["create_topic"],
+            thresholds=ResolvedAlarmThresholds(**values["alarms"]["thresholds"]),
+        ),
+        dashboard=values["dashboard"],
         tags=dict(values["tags"]),
     )

@@ -59,6 +59,8 @@ class Function(pulumi.ComponentResource):
     """A Lambda function, its IAM role and inline policy, and its log group."""
 
     function: aws.lambda_.Function
+    fragment: str
+    """The name fragment (``sendmessage``, ``authorizer``): its alarms are named after it."""
     name: pulumi.Output[str]
     arn: pulumi.Output[str]
     invoke_arn: pulumi.Output[str]
@@ -68,6 +70,8 @@ class Function(pulumi.ComponentResource):
     ) -> None:
         name = naming.child(scope.name, spec.fragment, "function")
         super().__init__(TYPE_TOKEN, name, None, scope.opts())
+        self.fragment = spec.fragment
+        scope.functions.append(self)
 
         def child(*depends_on: pulumi.Resource) -> pulumi.ResourceOptions:
             # The children were once the socket's own: the alias keeps their URNs' history,

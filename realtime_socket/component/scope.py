@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import pulumi
+
+if TYPE_CHECKING:
+    from realtime_socket.component.function import Function
 
 __all__ = ["Scope"]
 
@@ -17,6 +21,9 @@ class Scope:
     name: str
     tags: Mapping[str, str]
     parent: pulumi.Resource
+    functions: list[Function] = field(default_factory=list, compare=False)
+    """Every :class:`Function` built in this scope, in order: what the alarms and the
+    dashboard watch, so a function added later is never left unwatched."""
 
     def opts(self, *, depends_on: Sequence[pulumi.Resource] = ()) -> pulumi.ResourceOptions:
         """Options of a child resource; ``depends_on`` adds ordering Pulumi cannot infer."""

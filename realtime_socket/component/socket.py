@@ -13,9 +13,11 @@ import pulumi
 import pulumi_aws as aws
 
 from realtime_socket.component import naming, policies
+from realtime_socket.component.alarms import Watched, build_alarms
 from realtime_socket.component.api import deploy, management_endpoint, stage_url, websocket_api
 from realtime_socket.component.args import RealtimeSocketArgs, ResolvedRoute, resolve
 from realtime_socket.component.authorizer import build_authorizer
+from realtime_socket.component.dashboard import build_dashboard
 from realtime_socket.component.domain import custom_domain
 from realtime_socket.component.fanout_worker import build_fanout_worker, sender_environment
 from realtime_socket.component.function import PolicyTargets
@@ -35,7 +37,8 @@ class RealtimeSocket(pulumi.ComponentResource):
     Builds the API and its routes ($connect, $disconnect, $default, sendmessage, ping and
     any extra action routes), a REQUEST Lambda authorizer on $connect, one least-privilege
     function per route, a stage with throttling, metrics and JSON access logs, the
-    connections table with a room index, and optionally a custom domain or API mapping.
+    connections table with a room index, a CloudWatch dashboard, and optionally alarms and
+    a custom domain or API mapping.
     """
 
     url: pulumi.Output[str]
@@ -53,6 +56,8 @@ class RealtimeSocket(pulumi.ComponentResource):
     """The room history table: seq counters and the messages kept for ``history``."""
     history_table_arn: pulumi.Output[str]
     history_retention_seconds: int
+    alarm_topic_arn: pulumi.Output[str | None]
+    """The SNS topic the alarms notify (``alarms``): subscribe to it; None when off."""
     """``history.retention_seconds``: a Publisher stores its messages for as long."""
 
     def __init__(
@@ -97,6 +102,15 @@ class RealtimeSocket(pulumi.ComponentResource):
             opts=scope.opts(),
         )  # fmt: skip
         self.custom_url = pulumi.Output.from_input(domain_url)
+        watched = Watched(
+            api_id=api.id, stage=stage.name, functions=tuple(scope.functions),
+            tables={"connections": table.name, "history": history.name},
+        )  # fmt: skip
+        self.alarm_topic_arn = pulumi.Output.from_input(
+            build_alarms(scope, cfg.alarms, watched).topic_arn
+        )
+        if cfg.dashboard:
+            build_dashboard(scope, watched)
         self.register_outputs(
             {
                 "url": self.url,
@@ -106,6 +120,7 @@ class RealtimeSocket(pulumi.ComponentResource):
                 "stage_name": self.stage_name,
                 "table_name": self.table_name,
                 "history_table_name": self.history_table_name,
+                "alarm_topic_arn": self.alarm_topic_arn,
             }
         )
 

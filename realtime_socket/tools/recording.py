@@ -141,6 +141,9 @@ class RecordingMocks(pulumi.runtime.Mocks):
                     "resourceRecordValue": f"_{resource_id}.acm-validations.aws.",
                 }
             ]
+        elif typ == "aws:sns/topic:Topic":
+            out["arn"] = self._arn("sns", physical)
+            resource_id = out["arn"]  # a topic's id is its ARN
         elif typ == "aws:route53/record:Record":
             out["fqdn"] = inputs.get("name")
         return resource_id, {**inputs, **out}

@@ -117,6 +117,7 @@ PER_NAMESPACE = {
     "aws:apigatewayv2/stage:Stage": 1,
     "aws:dynamodb/table:Table": 2,
     "aws:apigatewayv2/apiMapping:ApiMapping": 1,
+    "aws:cloudwatch/dashboard:Dashboard": 1,  # on by default; alarms are not
 }
 
 

@@ -25,8 +25,8 @@ FUNCTION_PARTS = {
 def test_one_namespace_declares_exactly_these_resources(chat_recording):
     """10 routes (subscribe, unsubscribe and members answer through route responses, reply
     and history are one-way), the authorizer, the fan-out worker (no route, no permission for
-    API Gateway; its asynchronous invocation settings), and two tables (connections,
-    history)."""
+    API Gateway; its asynchronous invocation settings), two tables (connections, history)
+    and the dashboard (on by default); no alarm (off unless given a topic)."""
     counts = Counter(r.type for r in chat_recording.resources)
     assert counts == {
         TYPE_TOKEN: 1,
@@ -46,6 +46,7 @@ def test_one_namespace_declares_exactly_these_resources(chat_recording):
         "aws:cloudwatch/logGroup:LogGroup": 13,
         "aws:dynamodb/table:Table": 2,
         "aws:ssm/parameter:Parameter": 1,
+        "aws:cloudwatch/dashboard:Dashboard": 1,
     }
 
 
@@ -94,8 +95,9 @@ def test_two_instances_in_one_program_never_collide():
     rec = evaluate(program, project="realtime-socket", stack="test")
     names = [r.name for r in rec.resources]
     # 106 per namespace: subscribe, unsubscribe and members added 3 x 9 resources, reply and
-    # history (no route response) 8 each, the history table 1, the fan-out worker 6
-    assert len(names) == len(set(names)) == 3 * 106
+    # history (no route response) 8 each, the history table 1, the fan-out worker 6, the
+    # dashboard 1
+    assert len(names) == len(set(names)) == 3 * 107
     physical = [
         r.inputs["name"] for r in rec.resources if "name" in r.inputs and r.custom
         and r.type != "aws:apigatewayv2/stage:Stage"
