@@ -67,6 +67,9 @@ class Env:
     MANAGEMENT_ENDPOINT: Final = "MANAGEMENT_ENDPOINT"
     CONNECTION_TTL_SECONDS: Final = "CONNECTION_TTL_SECONDS"
     FANOUT_CONCURRENCY: Final = "FANOUT_CONCURRENCY"
+    #: The ``RealtimeSocket``'s name (``chat``): the metrics' ``Namespace`` dimension. Set on
+    #: every function; Pulumi suffixes physical names, so the function's own cannot stand in.
+    SOCKET_NAMESPACE: Final = "SOCKET_NAMESPACE"
     #: The fan-out worker function a big broadcast hands shares of its room to; unset: the
     #: receiving invocation posts to the whole room itself.
     FANOUT_FUNCTION: Final = "FANOUT_FUNCTION"

@@ -17,6 +17,7 @@ import pulumi_aws as aws
 from realtime_socket.component import naming, policies
 from realtime_socket.component.args import ResolvedFunctions
 from realtime_socket.component.scope import Scope
+from realtime_socket.contract import Env
 
 __all__ = [
     "TYPE_TOKEN",
@@ -110,7 +111,10 @@ class Function(pulumi.ComponentResource):
             code=spec.code,
             memory_size=settings.memory_mb,
             timeout=settings.timeout_seconds,
-            environment=aws.lambda_.FunctionEnvironmentArgs(variables=dict(spec.environment)),
+            environment=aws.lambda_.FunctionEnvironmentArgs(
+                # Every function names its socket: the metrics' Namespace dimension.
+                variables={Env.SOCKET_NAMESPACE: scope.name, **spec.environment}
+            ),
             logging_config=aws.lambda_.FunctionLoggingConfigArgs(
                 log_format="JSON", log_group=logs.name
             ),

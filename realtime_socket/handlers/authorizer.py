@@ -19,13 +19,25 @@ from realtime_socket.contract import (
     DEFAULT_QUERY_PARAMETER,
     Env,
 )
-from realtime_socket.handlers import clients, events, tokens
+from realtime_socket.handlers import clients, events, metrics, tokens
 from realtime_socket.handlers.errors import AuthError
 from realtime_socket.handlers.observability import event_log
 
-__all__ = ["carriers", "handle", "handler", "load_verifier", "policy"]
+__all__ = ["carriers", "handle", "handler", "load_verifier", "policy", "refusal_code"]
 
 _MAX_SUB_LENGTH = 256
+_ROUTE = "authorizer"
+#: The ``Reason`` of a refused token's metric, by how its log-safe reason begins (the texts
+#: of ``tokens.py``): a handful of fixed codes, so the dimension stays a few metrics.
+_REFUSAL_CODES = (
+    ("no token", "missing_token"),
+    ("token longer than", "token_too_large"),
+    ("malformed token", "malformed"),
+    ("invalid token: ExpiredSignatureError", "expired"),
+    ("invalid token: ImmatureSignatureError", "not_yet_valid"),
+    ("signing key not found", "unknown_key"),
+    (Env.JWT_SECRET_PARAMETER, "misconfigured"),
+)
 _verifier: tokens.Verifier | None = None
 
 
@@ -45,6 +57,15 @@ def policy(
     if context:
         result["context"] = dict(context)
     return result
+
+
+def refusal_code(reason: str) -> str:
+    """The metric's reason code for an :class:`AuthError`'s reason; ``invalid`` for every
+    other verification failure (signature, claims, algorithm, headers)."""
+    for start, code in _REFUSAL_CODES:
+        if reason.startswith(start):
+            return code
+    return "invalid"
 
 
 def _csv(value: str | None) -> tuple[str, ...]:
@@ -94,10 +115,12 @@ def handle(
             claims = verifier.verify(token)
         except AuthError as exc:
             log.set(outcome="unauthorized", reason=exc.reason)
+            metrics.refused(_ROUTE, refusal_code(exc.reason))
             raise Exception("Unauthorized") from None  # API Gateway: "Unauthorized" -> 401
         sub = claims.get("sub")
         if not isinstance(sub, str) or not sub or len(sub) > _MAX_SUB_LENGTH:
             log.set(outcome="denied", reason="unusable sub claim")
+            metrics.refused(_ROUTE, "unusable_sub")
             return policy("anonymous", "Deny", method_arn, None)
         log.set(outcome="allowed", sub=sub)
         if verifier.config.rooms_claim:

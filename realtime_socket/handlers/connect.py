@@ -22,6 +22,7 @@ from realtime_socket.handlers import (
     connections,
     events,
     expiry,
+    metrics,
     presence,
     protocol,
     rooms,
@@ -31,6 +32,8 @@ from realtime_socket.handlers.fanout import ConnectionsApi
 from realtime_socket.handlers.observability import event_log
 
 __all__ = ["handle", "handler", "rooms_required", "selected_subprotocol"]
+
+_ROUTE = "$connect"
 
 
 def selected_subprotocol(offered: str | None) -> str | None:
@@ -69,26 +72,31 @@ def handle(
                 protocol.validate_room_id(room)
             except ValueError as exc:
                 log.set(outcome="rejected", reason=str(exc))
+                metrics.refused(_ROUTE, "invalid_room")
                 return events.response(400, str(exc))
         origin = events.header(event, "Origin")
         if cfg.allowed_origins and origin is not None and origin not in cfg.allowed_origins:
             # Cross-site WebSocket hijacking: a page on another site opened this socket.
             log.set(outcome="rejected", reason="origin not allowed", origin=origin[:200])
+            metrics.refused(_ROUTE, "origin_not_allowed")
             return events.response(403, "Origin not allowed")
         user = events.sender_sub(event)
         if not user:
             # Only reachable if the route is deployed without the authorizer.
             log.set(outcome="rejected", reason="no verified subject")
+            metrics.refused(_ROUTE, "no_subject")
             return events.response(401, "Unauthorized")
         if check_rooms and room is not None:
             grants = rooms.decode(events.authorizer_context(event).get(ROOM_GRANTS_CONTEXT_KEY))
             if not rooms.allowed(room, grants):
                 log.set(outcome="rejected", reason="room not granted by the token")
+                metrics.refused(_ROUTE, "room_not_granted")
                 return events.response(403, "room not granted by the token")
         if cfg.max_connections_per_user:
             live = connections.user_connection_count(client, cfg.table_name, cfg.user_index, user)
             if live >= cfg.max_connections_per_user:
                 log.set(outcome="rejected", reason="too many connections for this user")
+                metrics.refused(_ROUTE, "too_many_connections")
                 return events.response(
                     429, f"at most {cfg.max_connections_per_user} connections per user"
                 )
@@ -106,6 +114,7 @@ def handle(
             rooms=frozenset() if room is None else frozenset({room}),
         )
         connections.put(client, cfg.table_name, conn, cfg.ttl_seconds, expiry.token_expires(event))
+        metrics.connected(_ROUTE)
         subprotocol = selected_subprotocol(events.header(event, "Sec-WebSocket-Protocol"))
         headers = {"Sec-WebSocket-Protocol": subprotocol} if subprotocol else None
         return events.response(200, headers=headers)

@@ -20,7 +20,7 @@ from collections.abc import Callable
 from typing import Any
 
 from realtime_socket.contract import TOKEN_EXPIRES_CONTEXT_KEY
-from realtime_socket.handlers import events, protocol, settings
+from realtime_socket.handlers import events, metrics, protocol, settings
 from realtime_socket.handlers.observability import event_log
 
 __all__ = ["close_expired", "refuse_expired", "token_expired", "token_expires"]
@@ -67,6 +67,7 @@ def refuse_expired(handler: Handler) -> Handler:
 
         with event_log(event) as log:
             log.set(outcome="rejected", reason="token_expired")
+            metrics.refused(events.route_key(event), "token_expired")
             cfg = settings.load()
             endpoint = clients.management_endpoint(event, cfg)
             close_expired(

@@ -14,7 +14,7 @@ import logging
 import time
 from typing import Any
 
-from realtime_socket.handlers import clients, fanout, presence, settings
+from realtime_socket.handlers import clients, fanout, metrics, presence, settings
 from realtime_socket.handlers.observability import LOGGER
 from realtime_socket.handlers.split import parse_share
 
@@ -34,10 +34,19 @@ def handle(
     share = parse_share(event)
     # The endpoint the component configured wins: the event's is only the fallback.
     api: fanout.ConnectionsApi = api_for(cfg.management_endpoint or share.endpoint)
+    posting = time.perf_counter()
     result = api.broadcast(
         share.targets,
         share.frame,
         on_gone=lambda ids: presence.remove_gone(db, api, cfg, ids, room=share.room),
+    )
+    metrics.broadcast(
+        "fanout-worker",
+        delivered=result.delivered,
+        gone=len(result.gone),
+        failed=len(result.failed),
+        retries=result.retries,
+        seconds=time.perf_counter() - posting,
     )
     outcome = "ok" if not result.failed else "partial"
     fields: dict[str, Any] = {

@@ -12,6 +12,7 @@ A room larger than one invocation's share is split across fan-out workers
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -25,6 +26,7 @@ from realtime_socket.handlers import (
     expiry,
     fanout,
     messages,
+    metrics,
     presence,
     protocol,
     settings,
@@ -143,9 +145,11 @@ def handle(
             code = exc.code
             message = exc.message if isinstance(exc, BadRequest) else str(exc)
             log.set(outcome="rejected", reason=code)
+            metrics.refused("sendmessage", code)
             api.post(caller, protocol.encode(protocol.error_frame(code, message)))
             return events.response(200)
         members = connections.room_members(db, cfg.table_name, cfg.room_index, room)
+        started = time.perf_counter()
         split = split_broadcast(
             members,
             Share(room, seq, api.endpoint, frame, []),
@@ -155,6 +159,15 @@ def handle(
             hand_off=hand_off,
         )
         result = split.result
+        metrics.broadcast(
+            "sendmessage",
+            delivered=result.delivered,
+            gone=len(result.gone),
+            failed=len(result.failed),
+            retries=result.retries,
+            seconds=time.perf_counter() - started,
+            handoffs=split.workers,
+        )
         log.set(
             delivered=result.delivered,
             gone=len(result.gone),

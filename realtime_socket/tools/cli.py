@@ -242,6 +242,7 @@ def _cmd_dev(args: argparse.Namespace) -> int:
     aws.launch()  # moto starts (2-3 s) while this process imports and evaluates the program
     try:
         try:
+            from realtime_socket.local.invoker import readable_output
             from realtime_socket.local.server import RuntimeOptions, print_log
         except ImportError as exc:
             raise OSError(
@@ -268,6 +269,7 @@ def _cmd_dev(args: argparse.Namespace) -> int:
         deliver_disconnect=not args.lossy_disconnect,
         inject_post_throttle_every=args.chaos_post_429_every,
         log=print_log(),
+        handler_output=readable_output(),
         wait_for_prewarm=False,
     )
     try:

@@ -111,7 +111,39 @@ def test_text_log_format_has_level_time_and_request_id():
 
 
 def test_handlers_log_only_through_logging():
-    """No handler module prints: every line goes through the one logging path."""
+    """No handler module prints but the metrics emitter, whose EMF document must be a log
+    event of its own: every other line goes through the one logging path."""
     handlers = Path(ROOT, "realtime_socket", "handlers")
     printing = [p.name for p in handlers.glob("*.py") if "print(" in p.read_text()]
-    assert printing == []
+    assert printing == ["metrics.py"]
+
+
+REFUSING = """
+from realtime_socket.handlers import metrics
+from realtime_socket.handlers.observability import event_log
+
+def handler(event, context):
+    with event_log(event) as log:
+        log.set(outcome="rejected", reason="rate_limited")
+        metrics.refused("sendmessage", "rate_limited")
+    return {"statusCode": 200}
+"""
+
+
+def test_a_metrics_document_is_a_line_of_its_own_beside_the_json_log_record(tmp_path):
+    """In Lambda's JSON log format the EMF document is not wrapped in a record: CloudWatch
+    extracts metrics only from an event that is the document itself."""
+    (tmp_path / "refusing.py").write_text(REFUSING)
+    _, lines = run_worker(
+        "refusing.handler", [ping_event()], code_dir=tmp_path, SOCKET_NAMESPACE="chat"
+    )
+    document, record = (json.loads(line) for line in lines)
+    assert document["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "RealtimeSocket"
+    assert (document["Refused"], document["Reason"], document["Namespace"]) == (
+        1,
+        "rate_limited",
+        "chat",
+    )
+    assert "requestId" not in document and "level" not in document
+    assert (record["level"], record["outcome"]) == ("INFO", "rejected")
+    assert "_aws" not in json.dumps(record)

@@ -43,7 +43,8 @@ def big_rt(tmp_path_factory) -> Iterator[RunningRuntime]:
 def _worker_lines(rt: RunningRuntime) -> list[dict]:
     lines = rt.handler_log.read_text().splitlines()  # type: ignore[attr-defined]
     records = [json.loads(line) for line in lines if line.startswith("{")]
-    return [r for r in records if r.get("route") == "fanout-worker"]
+    # the workers' log lines, not their metrics documents (which carry "_aws")
+    return [r for r in records if r.get("route") == "fanout-worker" and "_aws" not in r]
 
 
 def test_a_room_split_across_four_workers_reaches_every_member_exactly_once(big_rt):
@@ -65,3 +66,12 @@ def test_a_room_split_across_four_workers_reaches_every_member_exactly_once(big_
     workers = _worker_lines(big_rt)
     assert sorted(w["targets"] for w in workers) == [2, 3, 3, 3]
     assert all(w["delivered"] == w["targets"] and w["outcome"] == "ok" for w in workers)
+    metrics = [
+        json.loads(line)
+        for line in big_rt.handler_log.read_text().splitlines()  # type: ignore[attr-defined]
+        if line.startswith('{"_aws"')
+    ]
+    delivered = [
+        m["Delivered"] for m in metrics if m.get("route") in ("sendmessage", "fanout-worker")
+    ]
+    assert sum(delivered) == ROOM_SIZE and {m["Namespace"] for m in metrics} == {"big"}

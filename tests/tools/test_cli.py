@@ -56,7 +56,10 @@ def test_dev_prints_endpoints_and_a_working_wscat_command_then_stops_cleanly(dev
         ws.send(json.dumps({"action": "sendmessage", "data": "hi"}))
         frame = json.loads(ws.recv(timeout=10))
         assert (frame["from"], frame["data"]) == ("alice", "hi")
-    dev.wait_for("chat sendmessage ")  # one log line per event
+    dev.wait_for("chat sendmessage metrics ")  # the function's EMF line, made readable
+    assert re.search(r"chat sendmessage metrics Delivered=1 Gone=0 Failed=0 ", dev.output)
+    if not re.search(r"chat sendmessage \S+= 200", dev.output):
+        dev.wait_for("= 200")  # the runtime's own line for the event, printed either side
     assert re.search(r"chat sendmessage \S+= 200", dev.output)
     out = dev.interrupt()
     assert "stopped cleanly" in out
