@@ -1,11 +1,11 @@
 """Split benchmark: one broadcast to a room of 100,000 across 1, 2 and 4 fan-out processes.
 
-The receiving side runs ``handlers/split.py``'s ``split_broadcast`` with a share of
-ceil(room / processes): it posts the first share itself and hands each other share, encoded
-exactly as Lambda would carry it, to a worker process running ``fanout_worker``'s posting
-(the engine, 64 in flight). Lambda's asynchronous Invoke is replaced by a process pool: this
-measures the split and the posting, not Lambda. Posts go to bench/endpoint.py (25 ms per
-call) in its own process.
+With one process the receiving side posts to the whole room itself. With more, it runs
+``handlers/split.py``'s ``split_broadcast`` with a share of ceil(room / processes): it only
+reads and hands each share, encoded exactly as Lambda would carry it, to a pool of that many
+worker processes posting as ``fanout_worker`` does (the engine, 64 in flight). Lambda's
+asynchronous Invoke is replaced by a process pool: this measures the split and the posting,
+not Lambda. Posts go to bench/endpoint.py (25 ms per call) in its own process.
 
 Then it projects the same broadcast on AWS from the CPU per post measured here, with
 ``realtime_socket/sizing.py``'s model: at 256 MB and at 1,769 MB, with the default 10 s
@@ -59,9 +59,9 @@ def run(endpoint: str, room: int, processes: int) -> dict[str, Any]:
     ids = [f"{i:012d}AAA=" for i in range(room)]
     share = math.ceil(room / processes)
     here = _api(endpoint)
-    with concurrent.futures.ProcessPoolExecutor(max(1, processes - 1)) as pool:
+    with concurrent.futures.ProcessPoolExecutor(processes) as pool:
         # warm every process and connection first: a warm container, as after the first message
-        list(pool.map(post_share, [_warm_payload(endpoint)] * max(1, processes - 1)))
+        list(pool.map(post_share, [_warm_payload(endpoint)] * processes))
         here.broadcast([f"warm{i}" for i in range(CONCURRENCY)], FRAME)
         futures: list[concurrent.futures.Future[tuple[int, float]]] = []
 
@@ -144,7 +144,7 @@ def main() -> None:
         "the endpoint on them too)\n"
     )
     print(f"{'processes':>9} {'shares':>7} {'seconds':>8} {'posts/s':>9} {'CPU us/post':>12}")
-    print("(shares: the receiver's and the hand-offs; a share also closes at Lambda's 256 KB)")
+    print("(shares: the hand-offs, or 1: the receiver's own; a share closes at 256 KB too)")
     for r in rows:
         print(
             f"{r['processes']:>9} {r['shares']:>7} {r['wall_s']:>8.2f} {r['posts_per_s']:>9,.0f}"

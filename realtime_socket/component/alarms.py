@@ -6,7 +6,9 @@ What each alarm reads, and where AWS documents it:
   and ``IntegrationError``. ``ClientError`` is left out: it counts clients' mistakes.
   https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-websocket-api-logging.html
 - Lambda (``AWS/Lambda``, dimension ``FunctionName``): ``Errors`` and ``Throttles`` of every
-  function of the namespace.
+  function of the namespace, and ``AsyncEventsDropped`` of the fan-out worker: shares of a
+  broadcast Lambda gave up on after its retries or past their maximum age, which no error
+  metric counts.
   https://docs.aws.amazon.com/lambda/latest/dg/monitoring-metrics-types.html
 - DynamoDB (``AWS/DynamoDB``, dimensions ``TableName`` and ``Operation``):
   ``ThrottledRequests``, summed over the operations the handlers use (see
@@ -30,6 +32,7 @@ import pulumi_aws as aws
 
 from realtime_socket.component import naming
 from realtime_socket.component.args import ResolvedAlarms
+from realtime_socket.component.fanout_worker import FRAGMENT as FANOUT_WORKER
 from realtime_socket.component.function import Function
 from realtime_socket.component.scope import Scope
 from realtime_socket.contract import Metrics
@@ -111,6 +114,12 @@ def build_alarms(scope: Scope, alarms: ResolvedAlarms, watched: Watched) -> Alar
             alarm(f"{function.fragment}-fn-throttles", limits.function_throttles, LAMBDA_NAMESPACE,
                   "Throttles", dimensions, f"Lambda throttled the {function.fragment} function"),
         ]  # fmt: skip
+        if function.fragment == FANOUT_WORKER:
+            made.append(
+                alarm(f"{function.fragment}-fn-dropped", limits.function_errors, LAMBDA_NAMESPACE,
+                      "AsyncEventsDropped", dimensions,
+                      "shares of a broadcast were dropped after Lambda's retries")
+            )  # fmt: skip
     for role, table in watched.tables.items():
         made.append(alarm.table_throttles(role, table, limits.table_throttles))
     made.append(

@@ -495,7 +495,7 @@ class RealtimeSocketArgs(TypedDict):
     """Alarms on API Gateway errors, each function's errors and throttles, table throttles
     and failed fan-out posts, notifying ``topic_arn`` or a topic of its own
     (``create_topic``). Off unless one is given: CloudWatch bills $0.10 a month per metric an
-    alarm reads, about $4.30 for a namespace with the built-in routes."""
+    alarm reads, about $4.40 for a namespace with the built-in routes."""
     dashboard: NotRequired[Annotated[bool, Spec(default=True)]]
     """A CloudWatch dashboard of the namespace: connections, messages, fan-out latency,
     errors and table usage. On by default because it is usually free: an account's first

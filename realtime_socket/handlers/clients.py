@@ -88,9 +88,20 @@ def management(endpoint: str) -> Any:
 
 
 def lambda_() -> Any:
-    """Lambda's client, for handing broadcast shares to the fan-out worker."""
+    """Lambda's client, for handing broadcast shares to the fan-out worker.
+
+    Short timeouts and two attempts: an asynchronous Invoke answers in milliseconds, and
+    botocore's defaults (60 s, 3 attempts) could hold the sender past its own timeout.
+    """
     if "lambda" not in _cache:
-        _cache["lambda"] = boto3.client("lambda", config=Config(retries={"mode": "standard"}))
+        _cache["lambda"] = boto3.client(
+            "lambda",
+            config=Config(
+                connect_timeout=1,
+                read_timeout=3,
+                retries={"mode": "standard", "total_max_attempts": 2},
+            ),
+        )
     return _cache["lambda"]
 
 

@@ -42,6 +42,8 @@ RETRYABLE = frozenset({429, 500, 502, 503, 504})
 MAX_ATTEMPTS = DEFAULT_MAX_ATTEMPTS  # botocore's standard retry mode
 OK, GONE = "ok", "gone"
 CONNECTION_ERROR = "ConnectionError"
+#: A bug of ours while posting to the target (logged with its traceback), not the service's.
+INTERNAL_ERROR = "InternalError"
 #: A response head larger than this is not API Gateway's: the connection is dropped.
 MAX_HEAD_BYTES = 1 << 16
 
@@ -137,8 +139,15 @@ class _Link(asyncio.BufferedProtocol):
                 raise ValueError("not an HTTP/1.1 response")
             status = int(head[9:12])
             self._length = int(_header(head, b"content-length") or 0)
+            if self._length < 0:
+                raise ValueError("negative Content-Length")
             self._chunked = b"chunked" in _header(head, b"transfer-encoding")
-            self._keep = b"close" not in _header(head, b"connection")
+            connection = _header(head, b"connection")
+            # HTTP/1.1 keeps the connection unless told; HTTP/1.0 closes it unless told.
+            if head.startswith(b"http/1.0"):
+                self._keep = b"keep-alive" in connection
+            else:
+                self._keep = b"close" not in connection
             if status < 200:  # 1xx: an interim answer; the real one follows
                 return 0 if not buffer else self._parse()
             self._status = status
@@ -191,6 +200,28 @@ class _Lane:
         self.deadline = math.inf  # while a request is in flight
         self._connecting: asyncio.Task[None] | None = None
 
+    def guarded(self, step: Callable[[], None]) -> None:
+        """Run one step of the lane. An unexpected error fails the target in hand (and the
+        next, should it recur) instead of leaving the lane, and so the broadcast, hanging
+        until the function's timeout."""
+        try:
+            step()
+        except Exception:
+            _logger.exception("fan-out lane error", extra={"event": "fanout_error"})
+            while True:
+                if self.link is not None:
+                    self.link.abort()
+                    self.link = None
+                self.deadline = math.inf
+                if self.target:
+                    self.run.result.failed[self.target] = INTERNAL_ERROR
+                    self.target = ""
+                try:
+                    self.start()
+                    return
+                except Exception:  # noqa: S112 - recorded as the target's failure above
+                    continue
+
     def start(self) -> None:
         target = next(self.run.targets, None)
         if target is None:
@@ -200,6 +231,9 @@ class _Lane:
         self._send()
 
     def answered(self, link: _Link, status: int) -> None:
+        self.guarded(lambda: self._answered(link, status))
+
+    def _answered(self, link: _Link, status: int) -> None:
         if link is not self.link:
             return
         self.deadline = math.inf
@@ -222,7 +256,7 @@ class _Lane:
         if link is self.link:
             self.link = None
             self.deadline = math.inf
-            self._retry(CONNECTION_ERROR)
+            self.guarded(lambda: self._retry(CONNECTION_ERROR))
 
     def time_out(self) -> None:
         if self.link is not None:
@@ -230,20 +264,21 @@ class _Lane:
 
     def _send(self) -> None:
         link = self.link
-        if link is None or link.closed:
+        if link is None or link.closed or link.transport is None or link.transport.is_closing():
             self.link = None
             self._connecting = self.run.loop.create_task(self._connect_and_send())
             return
+        request = self.run.request(self.target)
         self.deadline = self.run.loop.time() + self.run.api.timeout
-        link.send(self, self.run.request(self.target))
+        link.send(self, request)
 
     async def _connect_and_send(self) -> None:
         try:
             self.link = await self.run.api._open()
-        except (OSError, TimeoutError, ssl.SSLError):
-            self._retry(CONNECTION_ERROR)
+        except Exception:  # refused, unreachable, timed out, TLS: botocore retries them all
+            self.guarded(lambda: self._retry(CONNECTION_ERROR))
             return
-        self._send()
+        self.guarded(self._send)
 
     def _retry(self, outcome: str) -> None:
         if self.attempt >= MAX_ATTEMPTS:
@@ -253,7 +288,7 @@ class _Lane:
         self.run.result.retries += 1
         delay = self.run.api._backoff.delay_amount(RetryContext(self.attempt))
         self.attempt += 1
-        self.run.loop.call_later(delay, self._send)
+        self.run.loop.call_later(delay, self.guarded, self._send)
 
 
 class _Broadcast:
@@ -280,7 +315,7 @@ class _Broadcast:
         api = self.api
         path, signed = api._signer.sign_post(self._credentials, target, self._hash)
         head = (
-            f"POST {path} HTTP/1.1\r\nHost: {api.netloc}\r\n"
+            f"POST {path} HTTP/1.1\r\nHost: {api._signer.host}\r\n"
             f"Content-Length: {len(self._data)}\r\n{signed}\r\n"
         )
         return head.encode("latin-1") + self._data
@@ -294,14 +329,23 @@ class _Broadcast:
             self._done.set_result(None)
 
     async def run(self) -> FanoutResult:
+        # One pass of the loop first: idle connections that died while the container was
+        # frozen show their EOF now, and are replaced rather than costing an attempt.
+        await asyncio.sleep(0)
         for lane in self._lanes:
-            lane.start()
+            lane.guarded(lane.start)
         self._watch()
         try:
             await self._done
         finally:
             self._watchdog.cancel()
         return self.result
+
+    def abandon(self) -> None:
+        for lane in self._lanes:
+            if lane.link is not None:
+                lane.link.abort()
+                lane.link = None
 
     def _watch(self) -> None:
         """Time out requests past their deadline: one timer for the whole broadcast."""
@@ -368,7 +412,11 @@ class ConnectionsApi:
         if not ids:
             return FanoutResult()
         run = _Broadcast(self, ids, data, self._credentials())
-        result = self._loop.run_until_complete(run.run())
+        try:
+            result = self._loop.run_until_complete(run.run())
+        except BaseException:
+            run.abandon()  # no link may answer into this broadcast once it is gone
+            raise
         for cid, code in result.failed.items():
             _logger.warning(
                 "post to %s failed: %s",

@@ -31,9 +31,20 @@ def handle(
 ) -> dict[str, Any]:
     """Post the share; return (and log) what became of it."""
     started = time.perf_counter()
-    share = parse_share(event)
-    # The endpoint the component configured wins: the event's is only the fallback.
-    api: fanout.ConnectionsApi = api_for(cfg.management_endpoint or share.endpoint)
+    try:
+        share = parse_share(event)
+    except ValueError as exc:
+        # Lambda would retry a raise twice with the same event: refuse it once, loudly.
+        LOGGER.error(
+            "fanout-worker refused an event that is not a share: %s",
+            exc,
+            extra={"route": "fanout-worker", "outcome": "error", "reason": "invalid_share"},
+        )
+        return {"targets": 0, "delivered": 0, "gone": 0, "failed": 0}
+    if not cfg.management_endpoint:
+        # Only the component's own endpoint is ever signed for: never a URL an event names.
+        raise RuntimeError("MANAGEMENT_ENDPOINT is not set: the worker posts nowhere else")
+    api: fanout.ConnectionsApi = api_for(cfg.management_endpoint)
     posting = time.perf_counter()
     result = api.broadcast(
         share.targets,

@@ -175,7 +175,7 @@ def handle(
             retries=result.retries,
             workers=split.workers,
             handed=split.handed,
-            outcome="ok" if not result.failed else "partial",
+            outcome="ok" if not result.failed and not split.incomplete else "partial",
         )
         return events.response(200)
 

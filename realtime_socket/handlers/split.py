@@ -2,13 +2,15 @@
 
 One invocation posts to at most ``fanout_share`` connections (the component computes it from
 the functions' memory, timeout and the measured CPU per post: ``realtime_socket/sizing.py``).
-The receiving invocation keeps the first share and, while it still reads the room index page
-by page, hands each further share to the fan-out worker function with Lambda's asynchronous
-``Invoke`` (``InvocationType=Event``), which returns at once: the sender's answer never waits
-for the workers. The frame travels whole, with the ``id`` and ``seq`` it was given before
-the split, so a worker that Lambda retries posts the same message again, never a second one
-(clients drop a ``seq`` they have). Shares are disjoint slices of one pass over the index:
-each member is in exactly one.
+A room that fits posts from the receiving invocation. A larger one is only read there: page
+by page, each share is handed to the fan-out worker function with Lambda's asynchronous
+``Invoke`` (``InvocationType=Event``), which returns at once, so the sender's answer never
+waits for the workers and no share waits for the whole room to be read.
+
+The frame travels whole, with the ``id`` and ``seq`` it was given before the split, so a
+worker that Lambda retries posts the same message again, never a second one (clients drop a
+``seq`` they have). Shares are disjoint slices of one pass over the index: each member is in
+exactly one.
 
 A share must fit Lambda's asynchronous payload quota beside the frame, so it also closes at
 :data:`~realtime_socket.contract.ASYNC_INVOKE_PAYLOAD_BYTES`. A share that could not be
@@ -55,6 +57,7 @@ class Split:
     result: FanoutResult
     workers: int = 0  # shares handed to workers
     handed: int = 0  # targets in those shares
+    incomplete: bool = False  # the room's index could not be read to the end
 
 
 def encode_share(share: Share) -> bytes:
@@ -67,6 +70,7 @@ def encode_share(share: Share) -> bytes:
             "targets": share.targets,
         },
         separators=(",", ":"),
+        ensure_ascii=False,  # frames are UTF-8: escaping would double or triple their size
     ).encode()
 
 
@@ -80,7 +84,7 @@ def parse_share(event: Any) -> Share:
         raise ValueError("a fan-out share needs room, frame and endpoint strings")
     if not isinstance(targets, list) or not all(isinstance(t, str) for t in targets):
         raise ValueError("a fan-out share's targets are a list of connection ids")
-    if seq is not None and not isinstance(seq, int):
+    if seq is not None and (not isinstance(seq, int) or isinstance(seq, bool)):
         raise ValueError("a fan-out share's seq is an integer or null")
     return Share(room, seq, endpoint, frame.encode(), targets)
 
@@ -94,8 +98,9 @@ def split_broadcast(
     per_invocation: int,
     hand_off: Callable[[bytes], bool] | None,
 ) -> Split:
-    """Post ``share.frame`` to ``members``: the first ``per_invocation`` here, the others in
-    shares handed to workers through ``hand_off`` (the encoded share; False if not taken).
+    """Post ``share.frame`` to ``members``: here when they fit one share of
+    ``per_invocation``, else every member in shares handed to workers through ``hand_off``
+    (the encoded share; False if not taken).
 
     Without ``hand_off`` or ``per_invocation`` (0), every member is posted to here.
     """
@@ -105,10 +110,16 @@ def split_broadcast(
     budget = ASYNC_INVOKE_PAYLOAD_BYTES - empty
     size = 0
     split = Split(FanoutResult())
-    if budget < MIN_SHARE_BYTES:
-        # A frame near the 128 KB limit, much escaped, leaves no room for ids: posting
-        # everything here may time out, but a share that cannot be sent surely fails.
+    if hand_off is not None and budget < MIN_SHARE_BYTES:
+        # A frame near the 128 KB limit leaves no room for ids in a share: posting it all
+        # here may time out, but a share that cannot be sent surely fails.
+        _logger.warning(
+            "room %s is posted in one invocation: its frame leaves no room for a share",
+            share.room,
+            extra={"event": "split_impossible", "room": share.room},
+        )
         hand_off = None
+    splitting = hand_off is not None and per_invocation > 0
     not_handed: list[str] = []
 
     def flush() -> None:
@@ -116,7 +127,11 @@ def split_broadcast(
         if not pending:
             return
         assert hand_off is not None
-        taken = hand_off(encode_share(Share(**{**share.__dict__, "targets": pending})))
+        try:
+            taken = hand_off(encode_share(Share(**{**share.__dict__, "targets": pending})))
+        except Exception:
+            _logger.exception("handing a share over failed", extra={"event": "handoff_error"})
+            taken = False
         if taken:
             split.workers += 1
             split.handed += len(pending)
@@ -124,15 +139,36 @@ def split_broadcast(
             not_handed.extend(pending)
         pending, size = [], 0
 
-    for member in members:
-        if hand_off is None or per_invocation <= 0 or len(mine) < per_invocation:
-            mine.append(member)
-            continue
-        cost = len(json.dumps(member)) + 1
+    def add(member: str) -> None:
+        nonlocal size
+        cost = len(json.dumps(member, ensure_ascii=False).encode()) + 1
         if len(pending) >= per_invocation or size + cost > budget:
             flush()
         pending.append(member)
         size += cost
+
+    dispatching = False
+    try:
+        for member in members:
+            if not dispatching:
+                if not splitting or len(mine) < per_invocation:
+                    mine.append(member)
+                    continue
+                # The room is bigger than one share: this invocation only reads and hands
+                # over, so no share waits for the reading of the whole room (and none is
+                # left for a timeout to cut).
+                dispatching = True
+                for kept in mine:
+                    add(kept)
+                mine = []
+            add(member)
+    except Exception:
+        # The room's index could not be read to the end: those reached so far still get
+        # the message (it is stored: the others find it with history), and it is logged.
+        _logger.exception(
+            "reading room %s failed part-way", share.room, extra={"event": "room_read_failed"}
+        )
+        split.incomplete = True
     flush()
     result = api.broadcast(mine, share.frame, on_gone=on_gone)
     for target in not_handed:

@@ -255,6 +255,8 @@ class LambdaApi:
             )
         if function.name not in self.pools:  # only between the server's start and the pools'
             return _error(502, "ResourceNotReadyException", "The function is starting.", "Service")
+        if self._closed:  # close() ran while the body was read: start nothing it cannot stop
+            return _error(500, "ServiceException", "The local runtime is stopping.", "Service")
         if kind == "DryRun":
             return web.Response(status=204, headers={"x-amzn-RequestId": str(uuid.uuid4())})
         if kind == "Event":

@@ -31,6 +31,7 @@ DEFAULTS = {
     "chat-integration-errors-alarm": 10,
     "fn-errors": 1,
     "fn-throttles": 1,
+    "fn-dropped": 1,  # the fan-out worker's AsyncEventsDropped, at function_errors
     "table-throttles": 1,
     "chat-fanout-failures-alarm": 10,
 }
@@ -80,6 +81,7 @@ def test_alarms_read_only_the_metrics_aws_and_the_handlers_publish(created):
         ("AWS/ApiGateway", "IntegrationError", ("ApiId", "Stage")),
         ("AWS/Lambda", "Errors", ("FunctionName",)),
         ("AWS/Lambda", "Throttles", ("FunctionName",)),
+        ("AWS/Lambda", "AsyncEventsDropped", ("FunctionName",)),
         ("AWS/DynamoDB", "ThrottledRequests", ("Operation", "TableName")),
         (Metrics.NAMESPACE, Metrics.FAILED, (Metrics.DIMENSION,)),
     }
@@ -102,7 +104,7 @@ def test_every_function_has_an_errors_and_a_throttles_alarm(request, fixture, fu
     watched = [
         (alarm.inputs["metricName"], alarm.inputs["dimensions"]["FunctionName"])
         for alarm in rec.of_type(ALARM)
-        if alarm.inputs.get("namespace") == "AWS/Lambda"
+        if alarm.inputs.get("metricName") in ("Errors", "Throttles")
     ]
     assert len(watched) == 2 * functions
     assert set(watched) == {(m, n) for n in names for m in ("Errors", "Throttles")}
@@ -126,6 +128,14 @@ def test_each_table_alarm_sums_throttled_requests_of_every_operation_the_handler
         assert total["expression"] == f"SUM([{ids}])"
 
 
+def test_shares_lambda_drops_alarm_on_the_fanout_worker_only(created):
+    [dropped] = [
+        a for a in created.of_type(ALARM) if a.inputs.get("metricName") == "AsyncEventsDropped"
+    ]
+    worker = created.named("chat-fanout-worker-fn").outputs["name"]
+    assert dropped.inputs["dimensions"] == {"FunctionName": worker}
+
+
 def test_fanout_failures_alarm_reads_the_handlers_metric_of_this_namespace(created):
     alarm = created.named("chat-fanout-failures-alarm")
     assert (alarm.inputs["namespace"], alarm.inputs["metricName"]) == (
@@ -141,7 +151,7 @@ def test_a_created_topic_is_notified_by_every_alarm(created):
     (topic,) = created.of_type(TOPIC)
     assert topic.inputs["tags"] == {"realtime-socket:namespace": "chat"}
     alarms = created.of_type(ALARM)
-    assert len(alarms) == 2 + 2 * 12 + 2 + 1  # API, functions, tables, fan-out
+    assert len(alarms) == 2 + 2 * 12 + 1 + 2 + 1  # API, functions, dropped shares, tables, fan-out
     for alarm in alarms:
         assert alarm.inputs["alarmActions"] == alarm.inputs["okActions"] == [topic.outputs["arn"]]
         assert alarm.inputs["comparisonOperator"] == "GreaterThanOrEqualToThreshold"
@@ -159,7 +169,7 @@ def _thresholds(rec: Recording) -> dict[str, set[float]]:
     found: dict[str, set[float]] = {}
     for alarm in rec.of_type(ALARM):
         key = alarm.name
-        for kind in ("table-throttles", "fn-throttles", "fn-errors"):
+        for kind in ("table-throttles", "fn-throttles", "fn-errors", "fn-dropped"):
             if key not in DEFAULTS and key.endswith(f"-{kind}-alarm"):
                 key = kind
                 break
@@ -177,7 +187,7 @@ def test_a_given_topic_is_reused_and_thresholds_are_overridden(reused):
     for alarm in reused.of_type(ALARM):
         assert alarm.inputs["alarmActions"] == alarm.inputs["okActions"] == [OPS_TOPIC]
     expected = {key: {value} for key, value in DEFAULTS.items()}
-    expected["fn-errors"] = {5}
+    expected["fn-errors"] = expected["fn-dropped"] = {5}
     expected["chat-fanout-failures-alarm"] = {50}
     assert _thresholds(reused) == expected
 

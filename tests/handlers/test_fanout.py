@@ -175,6 +175,23 @@ def test_a_dead_keepalive_connection_is_replaced(endpoint):
         link.transport.abort()  # the socket died while the container was frozen
     result = api.broadcast(["b"], b"x")
     assert result.delivered == 1
+    assert result.retries == 0  # seen dead before use: replaced, not a failed attempt
+
+
+def test_an_error_of_ours_fails_its_target_and_never_hangs_the_broadcast(endpoint, monkeypatch):
+    api = endpoint.api(concurrency=2)
+    real = api._signer.sign_post
+
+    def sign_post(credentials, connection_id, body_hash, now=None):
+        if connection_id.startswith("bad"):
+            raise UnicodeError("a bug of ours")
+        return real(credentials, connection_id, body_hash, now)
+
+    monkeypatch.setattr(api._signer, "sign_post", sign_post)
+    result = api.broadcast(["a", "bad1", "b", "bad2", "c"], b"x")
+    assert result.delivered == 3
+    assert result.failed == {"bad1": "InternalError", "bad2": "InternalError"}
+    assert sorted(endpoint.posts) == ["a", "b", "c"]
 
 
 def test_unreachable_endpoint_fails_every_target_without_raising():

@@ -18,7 +18,7 @@ from tests.support.runtime_harness import RunningRuntime, logged_runtime, model_
 from tests.support.ws_client import assert_silent, recv_json, send
 
 ROOM_SIZE = 14
-SHARE = 3  # 3 posted by sendmessage, then shares of 3, 3, 3, 2: four workers
+SHARE = 3  # sendmessage reads the room and hands shares of 3, 3, 3, 3, 2: five workers
 
 
 def big_room_program() -> None:
@@ -47,7 +47,7 @@ def _worker_lines(rt: RunningRuntime) -> list[dict]:
     return [r for r in records if r.get("route") == "fanout-worker" and "_aws" not in r]
 
 
-def test_a_room_split_across_four_workers_reaches_every_member_exactly_once(big_rt):
+def test_a_room_split_across_five_workers_reaches_every_member_exactly_once(big_rt):
     with ExitStack() as stack:
         clients = [
             stack.enter_context(connect(big_rt.url("big", room="hall"))) for _ in range(ROOM_SIZE)
@@ -59,12 +59,12 @@ def test_a_room_split_across_four_workers_reaches_every_member_exactly_once(big_
         for ws in clients:
             assert_silent(ws, 0.3)  # and no second copy anywhere
     counters = big_rt.runtime.lambda_api.counters
-    assert counters.accepted == 4 and counters.failures == 0
+    assert counters.accepted == 5 and counters.failures == 0
     deadline = time.monotonic() + 10
-    while len(_worker_lines(big_rt)) < 4 and time.monotonic() < deadline:
+    while len(_worker_lines(big_rt)) < 5 and time.monotonic() < deadline:
         time.sleep(0.05)
     workers = _worker_lines(big_rt)
-    assert sorted(w["targets"] for w in workers) == [2, 3, 3, 3]
+    assert sorted(w["targets"] for w in workers) == [2, 3, 3, 3, 3]
     assert all(w["delivered"] == w["targets"] and w["outcome"] == "ok" for w in workers)
     metrics = [
         json.loads(line)

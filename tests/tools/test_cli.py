@@ -178,10 +178,11 @@ def test_readme_quick_start_commands_work_verbatim():
     try:
         runtime.wait_for("Ctrl-C to stop.", timeout=300)
         env = {**os.environ, "PATH": f"{Path(WSCAT).parent}{os.pathsep}{os.environ['PATH']}"}
-        # wscat sends each stdin line once connected; the pauses let it connect first.
+        # wscat sends each stdin line once connected; the pauses let it connect first (a
+        # loaded CI machine has taken over 8 s for the first handshake).
         script = (
-            "(sleep 5; printf '%s\\n' '{\"action\":\"ping\"}' "
-            '\'{"action":"sendmessage","data":"hello"}\'; sleep 3) | ' + wscat_command
+            "(sleep 10; printf '%s\\n' '{\"action\":\"ping\"}' "
+            '\'{"action":"sendmessage","data":"hello"}\'; sleep 5) | ' + wscat_command
         )
         done = subprocess.run(
             ["bash", "-c", script], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
