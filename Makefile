@@ -1,21 +1,34 @@
-# The two quick-start commands: `make run` and `make test`. Each sets up .venv on first use.
+# The two quick-start commands: `make run` and `make test`. Each sets up .venv on first use:
+# `make run` with what the local runtime needs (the `local` extra), `make test` with the
+# `dev` extra as well (test tools, linters, stubs, benchmark libraries).
 VENV ?= .venv
 PY := $(VENV)/bin/python
-STAMP := $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
+HASH := $(shell sha1sum pyproject.toml | cut -c1-12)
+LOCAL := $(VENV)/.installed-local-$(HASH)
+STAMP := $(VENV)/.installed-dev-$(HASH)
+PIP := $(PY) -m pip install --quiet --disable-pip-version-check
 
 .PHONY: run test user-test lint plan bench bench-smoke
 
-$(STAMP): pyproject.toml
+$(VENV)/bin/python:
 	python3 -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
-	$(PY) -m pip install --quiet --disable-pip-version-check -e ".[dev]"
-	rm -f $(VENV)/.installed-*
-	touch $(STAMP)
+	$(PIP) --upgrade pip
 
-run: $(STAMP)
+$(LOCAL): pyproject.toml | $(VENV)/bin/python
+	$(PIP) -e ".[local]"
+	rm -f $(VENV)/.installed-local-*
+	touch $(LOCAL)
+
+# dev holds local: installing it brings the run's stamp up to date too.
+$(STAMP): pyproject.toml | $(VENV)/bin/python
+	$(PIP) -e ".[dev]"
+	rm -f $(VENV)/.installed-*
+	touch $(STAMP) $(LOCAL)
+
+run: $(LOCAL)
 	$(VENV)/bin/realtime-socket dev --stack dev --port 8080
 
-plan: $(STAMP)
+plan: $(LOCAL)
 	$(VENV)/bin/realtime-socket plan --stack dev
 
 test: $(STAMP)
