@@ -11,15 +11,25 @@ same declaration (:mod:`.reference`).
 
 from __future__ import annotations
 
+import functools
+import types
+import typing
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Annotated, Any, Literal, NotRequired, TypedDict
+from typing import Annotated, Any, Literal, NotRequired, TypedDict, cast, get_args, get_origin
 
 import pulumi
 
 from realtime_socket import sizing
 from realtime_socket.component.naming import NAMESPACE_PATTERN, route_fragment
-from realtime_socket.component.spec import Problems, Spec, check_section
+from realtime_socket.component.spec import (
+    Problems,
+    Spec,
+    accepts_output,
+    check_section,
+    fields,
+    is_section,
+)
 from realtime_socket.contract import (
     ASYMMETRIC_ALGORITHMS,
     CARRIERS,
@@ -71,6 +81,7 @@ __all__ = [
     "RouteArgs",
     "TableArgs",
     "ThrottlingArgs",
+    "analyzer_view",
     "namespace_problem",
     "resolve",
 ]
@@ -503,6 +514,50 @@ class RealtimeSocketArgs(TypedDict):
     one costs $3 a month."""
     tags: NotRequired[Annotated[dict[str, str], Spec(default={})]]
     """Tags on every resource that takes them, beside ``realtime-socket:namespace``."""
+
+
+# -- the view Pulumi's component analyzer reads ----------------------------------------------
+
+
+@functools.cache
+def analyzer_view(cls: type) -> type:
+    """The TypedDict ``cls`` as Pulumi's component analyzer can read it, derived from its
+    declaration.
+
+    The analyzer (``pulumi.provider.experimental``) infers the multi-language schema from
+    evaluated annotations, and knows neither ``Annotated`` (where each field's ``Spec``
+    lives) nor ``Literal`` nor unions other than ``pulumi.Input``. The view has the same
+    name, module, qualified name and docstring, so the analyzer reads every field's doc from
+    this module's source, and plain types: a ``Literal`` as its values' type (``resolve``
+    still checks the values), ``str | list[str]`` as the list, each section as its view.
+    """
+    annotations: dict[str, Any] = {}
+    for field in fields(cls):
+        tp = _analyzer_type(field.type)
+        annotations[field.key] = tp if field.required else NotRequired[tp]
+    view = cast(Any, TypedDict)(cls.__name__, annotations)
+    view.__module__, view.__qualname__ = cls.__module__, cls.__qualname__
+    view.__doc__ = cls.__doc__
+    return cast(type, view)
+
+
+def _analyzer_type(tp: Any) -> Any:
+    """One field's type in the analyzer's vocabulary (see :func:`analyzer_view`)."""
+    origin = get_origin(tp)
+    if is_section(tp):
+        return analyzer_view(tp)
+    if origin is Literal:
+        return type(get_args(tp)[0])
+    if origin is list:
+        return types.GenericAlias(list, (_analyzer_type(get_args(tp)[0]),))
+    if origin is dict:
+        key, value = get_args(tp)
+        return types.GenericAlias(dict, (key, _analyzer_type(value)))
+    if origin in (typing.Union, types.UnionType) and not accepts_output(tp):
+        members = get_args(tp)
+        lists = [m for m in members if get_origin(m) is list]
+        return _analyzer_type(lists[0] if lists else members[0])
+    return tp
 
 
 # -- resolved arguments: the declaration's values with every default filled in --------------

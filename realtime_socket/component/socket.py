@@ -3,9 +3,11 @@
 API Gateway holds the connections, one Lambda function per route handles the events, and a
 DynamoDB table records who is connected to which room. Each part is built by its own
 module; this one only lists what a namespace is made of.
-"""
 
-from __future__ import annotations
+The annotations here are evaluated (no ``from __future__ import annotations``): Pulumi's
+component analyzer reads the outputs' and ``__init__``'s annotations as objects to infer the
+multi-language schema (:mod:`realtime_socket.provider`).
+"""
 
 import dataclasses
 
@@ -15,7 +17,12 @@ import pulumi_aws as aws
 from realtime_socket.component import naming, policies
 from realtime_socket.component.alarms import Watched, build_alarms
 from realtime_socket.component.api import deploy, management_endpoint, stage_url, websocket_api
-from realtime_socket.component.args import RealtimeSocketArgs, ResolvedRoute, resolve
+from realtime_socket.component.args import (
+    RealtimeSocketArgs,
+    ResolvedRoute,
+    analyzer_view,
+    resolve,
+)
 from realtime_socket.component.authorizer import build_authorizer
 from realtime_socket.component.dashboard import build_dashboard
 from realtime_socket.component.domain import custom_domain
@@ -48,17 +55,23 @@ class RealtimeSocket(pulumi.ComponentResource):
     custom_url: pulumi.Output[str | None]
     """``wss://`` URL on the custom domain, or None."""
     api_id: pulumi.Output[str]
+    """The WebSocket API's id."""
     stage_name: pulumi.Output[str]
+    """The stage, the last part of ``url``."""
     table_name: pulumi.Output[str]
+    """The connections table: what a Publisher needs to find a room's connections."""
     execution_arn: pulumi.Output[str]
+    """The API's execution ARN, for IAM policies that call ``@connections``."""
     table_arn: pulumi.Output[str]
+    """The connections table's ARN."""
     history_table_name: pulumi.Output[str]
     """The room history table: seq counters and the messages kept for ``history``."""
     history_table_arn: pulumi.Output[str]
+    """The room history table's ARN."""
     history_retention_seconds: int
+    """``history.retention_seconds``: a Publisher stores its messages for as long."""
     alarm_topic_arn: pulumi.Output[str | None]
     """The SNS topic the alarms notify (``alarms``): subscribe to it; None when off."""
-    """``history.retention_seconds``: a Publisher stores its messages for as long."""
 
     def __init__(
         self,
@@ -151,6 +164,11 @@ class RealtimeSocket(pulumi.ComponentResource):
             naming.AUTONAMED_LIMITS["policy"] - naming.AUTONAME_SUFFIX,
         )
         return aws.iam.RolePolicy(name, role=role.id, policy=policy, opts=self._scope.opts())
+
+
+# The analyzer infers the component's inputs from ``__init__``'s ``args`` annotation; it
+# cannot read the declaration's ``Annotated`` specs, so it gets the declaration's plain view.
+RealtimeSocket.__init__.__annotations__["args"] = analyzer_view(RealtimeSocketArgs)
 
 
 def _is_sendmessage(route: ResolvedRoute) -> bool:
