@@ -200,27 +200,30 @@ class _Lane:
         self.deadline = math.inf  # while a request is in flight
         self._connecting: asyncio.Task[None] | None = None
 
-    def guarded(self, step: Callable[[], None]) -> None:
+    def guarded(self, step: Callable[..., None], *args: Any) -> None:
         """Run one step of the lane. An unexpected error fails the target in hand (and the
         next, should it recur) instead of leaving the lane, and so the broadcast, hanging
         until the function's timeout."""
         try:
-            step()
+            step(*args)
         except Exception:
-            _logger.exception("fan-out lane error", extra={"event": "fanout_error"})
-            while True:
-                if self.link is not None:
-                    self.link.abort()
-                    self.link = None
-                self.deadline = math.inf
-                if self.target:
-                    self.run.result.failed[self.target] = INTERNAL_ERROR
-                    self.target = ""
-                try:
-                    self.start()
-                    return
-                except Exception:  # noqa: S112 - recorded as the target's failure above
-                    continue
+            self._recover()
+
+    def _recover(self) -> None:
+        _logger.exception("fan-out lane error", extra={"event": "fanout_error"})
+        while True:
+            if self.link is not None:
+                self.link.abort()
+                self.link = None
+            self.deadline = math.inf
+            if self.target:
+                self.run.result.failed[self.target] = INTERNAL_ERROR
+                self.target = ""
+            try:
+                self.start()
+                return
+            except Exception:  # noqa: S112 - recorded as the target's failure above
+                continue
 
     def start(self) -> None:
         target = next(self.run.targets, None)
@@ -231,7 +234,10 @@ class _Lane:
         self._send()
 
     def answered(self, link: _Link, status: int) -> None:
-        self.guarded(lambda: self._answered(link, status))
+        try:  # guarded() inlined: this runs once per post
+            self._answered(link, status)
+        except Exception:
+            self._recover()
 
     def _answered(self, link: _Link, status: int) -> None:
         if link is not self.link:
@@ -256,7 +262,7 @@ class _Lane:
         if link is self.link:
             self.link = None
             self.deadline = math.inf
-            self.guarded(lambda: self._retry(CONNECTION_ERROR))
+            self.guarded(self._retry, CONNECTION_ERROR)
 
     def time_out(self) -> None:
         if self.link is not None:
@@ -276,7 +282,7 @@ class _Lane:
         try:
             self.link = await self.run.api._open()
         except Exception:  # refused, unreachable, timed out, TLS: botocore retries them all
-            self.guarded(lambda: self._retry(CONNECTION_ERROR))
+            self.guarded(self._retry, CONNECTION_ERROR)
             return
         self.guarded(self._send)
 
