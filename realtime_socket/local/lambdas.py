@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
 import signal
 import sys
 import time
@@ -90,11 +91,15 @@ class FunctionPool:
         sweep_once()
         self._folder = OwnedFolder(function.name)
         self._code_dir = str(self._folder.path / "code")
-        self._link_code()
+        self._linked = False
         self.reloads = 0
 
     def _link_code(self) -> None:
-        """Lay the function's archive out as symlinks, so edits show through."""
+        """Lay the function's archive out as symlinks, so edits show through. Done for the
+        first environment, not before: a symlink costs up to a millisecond here, and a
+        function's archive holds dozens of files."""
+        if self._linked:
+            return
         root = Path(self._code_dir)
         root.mkdir(exist_ok=True)
         for rel, source in self.function.files.items():
@@ -102,7 +107,8 @@ class FunctionPool:
             target.parent.mkdir(parents=True, exist_ok=True)
             if target.is_symlink() or target.exists():
                 target.unlink()
-            target.symlink_to(source.resolve())
+            target.symlink_to(os.path.abspath(source))
+        self._linked = True
 
     def _source_signature(self) -> tuple[int, ...]:
         stamps = []
@@ -135,6 +141,7 @@ class FunctionPool:
             )
 
     async def _spawn(self) -> _Worker:
+        self._link_code()
         env = {
             **self.environment,
             "AWS_LAMBDA_FUNCTION_NAME": self.function.physical_name,

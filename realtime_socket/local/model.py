@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from realtime_socket.tools.recording import RecordedResource, Recording
+from realtime_socket.tools.recorded import RecordedResource, Recording
 
 __all__ = [
     "LocalApi",

@@ -99,8 +99,11 @@ def warm(region: str = _DEFAULT_REGION) -> None:
     from moto import backends
     from moto.core.models import DEFAULT_ACCOUNT_ID
 
-    for service in WARM_SERVICES:
-        backends.get_backend(service)[DEFAULT_ACCOUNT_ID][region]  # type: ignore[call-overload]
+    from realtime_socket.local.moto_speedups import shared_botocore_data
+
+    with shared_botocore_data():
+        for service in WARM_SERVICES:
+            backends.get_backend(service)[DEFAULT_ACCOUNT_ID][region]  # type: ignore[call-overload]
 
 
 def serve(host: str, port: int) -> None:

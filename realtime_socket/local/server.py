@@ -41,7 +41,7 @@ from realtime_socket.local.model import LocalModel
 from realtime_socket.local.moto_server import AwsApis
 from realtime_socket.local.tables import seed
 from realtime_socket.local.websocket_endpoint import Session, WebSocketEndpoint
-from realtime_socket.tools.recording import DEFAULT_ACCOUNT, DEFAULT_REGION
+from realtime_socket.tools.recorded import DEFAULT_ACCOUNT, DEFAULT_REGION
 
 # print_log lives in invoker.py; it is re-exported because ``realtime-socket dev`` imports it
 # from here.
@@ -66,10 +66,10 @@ class RuntimeOptions:
     freeze: bool = True
     #: Start one environment per function at start-up, so first events skip the cold start.
     prewarm: bool = True
-    #: Whether :meth:`LocalRuntime.start` waits for all of that. ``realtime-socket dev`` waits
-    #: only for what a handshake runs (authorizers, ``$connect``) and warms the rest in the
-    #: background: an event that comes before its function is warm waits for a cold start,
-    #: as on Lambda.
+    #: Whether :meth:`LocalRuntime.start` waits for all of that. ``realtime-socket dev`` does
+    #: not: it serves once its ports listen and its tables are seeded, and warms the functions
+    #: in the background, those a handshake runs (authorizers, ``$connect``) first. An event
+    #: that comes before its function is warm waits for a cold start, as on Lambda.
     wait_for_prewarm: bool = True
     #: API Gateway delivers $disconnect on a best-effort basis; tests turn it off to prove
     #: that stale rows are still cleaned up (by a broadcast's 410).
@@ -158,8 +158,8 @@ class LocalRuntime:
                 await self._prewarming
             else:
                 handshake, rest = self._handshake_pools()
-                await asyncio.gather(*(pool.prewarm() for pool in handshake))
-                self._prewarming = asyncio.ensure_future(self._prewarm_in_background(rest))
+                queue = handshake + rest
+                self._prewarming = asyncio.ensure_future(self._prewarm_in_background(queue))
                 self._prewarming.add_done_callback(_report_prewarm_failure)
         self._reaper = asyncio.create_task(self._reap_forever())
 

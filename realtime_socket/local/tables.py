@@ -12,7 +12,7 @@ from typing import Any
 
 from realtime_socket.contract import Env
 from realtime_socket.local.model import LocalModel, declared_parameters, unsecret
-from realtime_socket.tools.recording import RecordedResource
+from realtime_socket.tools.recorded import RecordedResource
 from realtime_socket.tools.stack_files import local_jwt_secret
 
 __all__ = ["create_table", "create_table_request", "seed"]

@@ -17,12 +17,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-import pulumi
-
 from realtime_socket import contract
-from realtime_socket.local import devtokens
+from realtime_socket.local import devtokens, model_cache
 from realtime_socket.local import model as local_model
-from realtime_socket.tools import plan, recording, stack_files
+from realtime_socket.tools import plan, stack_files
+from realtime_socket.tools.recorded import Recording
 
 if TYPE_CHECKING:
     import boto3
@@ -46,16 +45,35 @@ class CommandFailed(Exception):
     """The command ran and failed (an AWS error): exit status 1, with this message."""
 
 
-def _evaluate(project_dir: Path, stack: str) -> tuple[stack_files.StackConfig, recording.Recording]:
+def _evaluate(project_dir: Path, stack: str) -> tuple[stack_files.StackConfig, Recording]:
     cfg = stack_files.load(project_dir, stack)
-    rec = recording.evaluate(
+    return cfg, _record(cfg)
+
+
+def _record(cfg: stack_files.StackConfig) -> Recording:
+    # Imported here: a start from the cached model never needs Pulumi (0.35 s to import).
+    from realtime_socket.tools import recording
+
+    return recording.evaluate(
         cfg.program,
         project=cfg.project,
         stack=cfg.stack,
         config=cfg.config,
         secret_keys=cfg.secret_keys,
     )
-    return cfg, rec
+
+
+def _local_model(
+    args: argparse.Namespace,
+) -> tuple[stack_files.StackConfig, local_model.LocalModel]:
+    """What the runtime serves: the program's evaluation, from the cache while it is current
+    (``local/model_cache.py``; ``--no-cache`` evaluates afresh)."""
+    project_dir = Path(args.project_dir)
+    cfg = stack_files.load(project_dir, args.stack)
+    model, _ = model_cache.load_or_build(
+        project_dir, cfg, lambda: local_model.build(_record(cfg)), fresh=args.no_cache
+    )
+    return cfg, model
 
 
 def _cmd_plan(args: argparse.Namespace) -> int:
@@ -239,8 +257,11 @@ def _cmd_dev(args: argparse.Namespace) -> int:
     from realtime_socket.local.moto_server import AwsApis  # the standard library only
 
     aws = AwsApis(args.host)
-    aws.launch()  # moto starts (2-3 s) while this process imports and evaluates the program
+    management_port = args.management_port
+    if management_port is None:
+        management_port = args.port + 1 if args.port else 0
     try:
+        aws.launch()  # moto starts (2-3 s) while this process imports and reads the program
         try:
             from realtime_socket.local.invoker import readable_output
             from realtime_socket.local.server import RuntimeOptions, print_log
@@ -248,34 +269,29 @@ def _cmd_dev(args: argparse.Namespace) -> int:
             raise OSError(
                 f"the local runtime needs its extra: pip install 'realtime-socket[local]' ({exc})"
             ) from exc
-        cfg, rec = _evaluate(Path(args.project_dir), args.stack)
-        model = local_model.build(rec)
-    except KeyboardInterrupt:  # Ctrl-C before anything serves: nothing else to close
+        cfg, model = _local_model(args)
+        options = RuntimeOptions(
+            host=args.host,
+            port=args.port,
+            management_port=management_port,
+            idle_timeout=args.idle_timeout,
+            max_duration=args.max_duration,
+            deliver_disconnect=not args.lossy_disconnect,
+            inject_post_throttle_every=args.chaos_post_429_every,
+            log=print_log(),
+            handler_output=readable_output(),
+            wait_for_prewarm=False,
+        )
+        asyncio.run(_serve(model, options, cfg, Path(args.project_dir), aws))
+    except KeyboardInterrupt:
+        # Ctrl-C before ``_serve`` handles the stop signals itself, or while asyncio.run
+        # hands it over: whatever had started (the runtime stops its own) is stopped.
         aws.stop()
         _say("stopped cleanly")
         return 0
-    except BaseException:
+    except BaseException as exc:
         aws.stop()
-        raise
-    management_port = args.management_port
-    if management_port is None:
-        management_port = args.port + 1 if args.port else 0
-    options = RuntimeOptions(
-        host=args.host,
-        port=args.port,
-        management_port=management_port,
-        idle_timeout=args.idle_timeout,
-        max_duration=args.max_duration,
-        deliver_disconnect=not args.lossy_disconnect,
-        inject_post_throttle_every=args.chaos_post_429_every,
-        log=print_log(),
-        handler_output=readable_output(),
-        wait_for_prewarm=False,
-    )
-    try:
-        asyncio.run(_serve(model, options, cfg, Path(args.project_dir), aws))
-    except OSError as exc:
-        if exc.errno == errno.EADDRINUSE:
+        if isinstance(exc, OSError) and exc.errno == errno.EADDRINUSE:
             raise OSError(
                 f"port {args.port} or {management_port} is already in use: "
                 "choose others with --port and --management-port"
@@ -285,8 +301,7 @@ def _cmd_dev(args: argparse.Namespace) -> int:
 
 
 def _cmd_token(args: argparse.Namespace) -> int:
-    _, rec = _evaluate(Path(args.project_dir), args.stack)
-    model = local_model.build(rec)
+    _, model = _local_model(args)
     claims = dict(item.split("=", 1) for item in args.claim)
     rooms = None if args.rooms is None else [r.strip() for r in args.rooms.split(",") if r.strip()]
     token = devtokens.mint(
@@ -600,6 +615,11 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="answer every Nth @connections post with 429: test your retries",
     )
+    d.add_argument(
+        "--no-cache",
+        action="store_true",
+        help="evaluate the stack program even when its cached evaluation is current",
+    )
     d.set_defaults(func=_cmd_dev)
 
     t = commands.add_parser("token", help="print a development token the local runtime accepts")
@@ -620,6 +640,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     t.add_argument("--stack", default="dev")
     t.add_argument("--project-dir", default=".")
+    t.add_argument(
+        "--no-cache",
+        action="store_true",
+        help="evaluate the stack program even when its cached evaluation is current",
+    )
     t.set_defaults(func=_cmd_token)
 
     c = commands.add_parser(
@@ -729,13 +754,26 @@ def _add_target_arguments(command: argparse.ArgumentParser) -> None:
     )
 
 
+def _invalid_input(exc: Exception) -> str | None:
+    """The message of Pulumi's input validation error (the component's arguments refused),
+    else None. Only an evaluation raises it, and then Pulumi is imported."""
+    pulumi = sys.modules.get("pulumi")
+    if pulumi is not None and isinstance(exc, pulumi.InputPropertiesError):
+        return str(exc.message)
+    return None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        code: int = args.func(args)
-    except pulumi.InputPropertiesError as exc:
-        print(f"error: {exc.message}", file=sys.stderr)
-        return 2
+        try:
+            code: int = args.func(args)
+        except Exception as exc:
+            message = _invalid_input(exc)
+            if message is None:
+                raise
+            print(f"error: {message}", file=sys.stderr)
+            return 2
     except local_model.WiringError as exc:
         print(f"error: the program's wiring would fail on AWS:\n{exc}", file=sys.stderr)
         return 2

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TextIO
 
-from realtime_socket.tools.recording import RecordedResource, Recording
+from realtime_socket.tools.recorded import RecordedResource, Recording
 
 __all__ = ["render"]
 

@@ -213,3 +213,35 @@ def test_install_is_idempotent_and_uninstall_restores_moto():
         moto_speedups.install()
         assert MotoTable.query is not original
     assert MotoTable.query is original
+
+
+def test_shared_botocore_data_reads_each_file_once_and_lists_the_same_regions():
+    from botocore.loaders import Loader
+
+    def regions() -> list[list[str]]:
+        return [
+            boto3.session.Session().get_available_regions("ec2", partition_name=partition)
+            for partition in ("aws", "aws-us-gov", "aws-cn")
+        ]
+
+    original = Loader.load_data_with_path
+    reads: list[str] = []
+
+    def counting(self: Loader, name: str) -> Any:
+        reads.append(name)
+        return original(self, name)
+
+    Loader.load_data_with_path = counting  # type: ignore[method-assign]
+    try:
+        unshared = regions()
+        unshared_reads = list(reads)
+        reads.clear()
+        with moto_speedups.shared_botocore_data():
+            shared = regions()
+        assert Loader.load_data_with_path is counting  # put back as it was
+    finally:
+        Loader.load_data_with_path = original  # type: ignore[method-assign]
+    assert shared == unshared and len(shared[0]) > 10
+    big = ("endpoints", "ec2/2016-11-15/service-2")  # what takes the time
+    assert [reads.count(name) for name in big] == [1, 1]
+    assert [unshared_reads.count(name) for name in big] == [3, 3]  # a read per session
