@@ -31,8 +31,9 @@ run: $(LOCAL)
 plan: $(LOCAL)
 	$(VENV)/bin/realtime-socket plan --stack dev
 
+# Two processes, each test file in one of them (its module-scoped runtimes start once).
 test: $(STAMP)
-	$(PY) -m pytest
+	$(PY) -m pytest -n 2 --dist loadfile
 
 # examples/user-stack's own tests (the README's "Testing your stack"), against the wheel.
 user-test: $(STAMP)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from typing import Any
 
@@ -26,6 +27,9 @@ CHAT_EU_JWT = {
 def mocks() -> Mocks:
     """Two sockets evaluated as a user's test does: ``set_mocks``, ``@pulumi.runtime.test``."""
     mocks = Mocks(region=REGION, account=ACCOUNT)
+    # Pulumi's set_mocks needs the thread's current loop; an asyncio.run earlier in this
+    # process (another test module) leaves none, as it would in a user's own test run.
+    asyncio.set_event_loop(asyncio.new_event_loop())
     pulumi.runtime.settings.ROOT.set(None)
     pulumi.runtime.set_mocks(mocks, project="shop", stack="test", preview=False)
 

@@ -153,7 +153,11 @@ def test_the_request_key_cannot_be_a_connection_row(table: Fixture) -> None:
     assert Table.REPLY not in table_items(db, cfg.table_name)[rid]
 
 
-@pytest.mark.parametrize("value", [uuid.uuid4().hex, "0" * 32, "0123456789abcdef" * 2])
+#: A fixed UUID4: parameters must be the same in every collection (pytest-xdist's workers).
+_A_UUID4 = uuid.UUID("9031500c-abe6-4a3c-bf11-69cd93350bb7")
+
+
+@pytest.mark.parametrize("value", [_A_UUID4.hex, "0" * 32, "0123456789abcdef" * 2])
 def test_32_lowercase_hex_digits_are_a_request_id(value: str) -> None:
     """A UUID4's ``hex`` (and any 32 lowercase hex digits) has the shape of a request id."""
     assert requests.is_request_id(value) is True
@@ -162,13 +166,13 @@ def test_32_lowercase_hex_digits_are_a_request_id(value: str) -> None:
 @pytest.mark.parametrize(
     "value",
     [
-        uuid.uuid4().hex.upper(),
+        _A_UUID4.hex.upper(),
         "A" + "0" * 31,
         "0" * 31,
         "0" * 33,
         "0" * 32 + "\n",
         "g" * 32,
-        str(uuid.uuid4()),
+        str(_A_UUID4),
         "",
         None,
         12345678901234567890123456789012,

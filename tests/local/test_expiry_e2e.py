@@ -18,7 +18,7 @@ from tests.support.stack_project import run_stack
 from tests.support.ws_client import assert_silent, recv_json, send
 
 #: Long enough to connect and see a message, short enough to wait for.
-LIFETIME = 4
+LIFETIME = 8
 
 
 @pytest.fixture(scope="module")
