@@ -9,7 +9,11 @@ changes.
   inspects the response class for its methods.
 
 The first two grow with the table: the connections table with every client, the history
-table with every message. Under the local runtime's benchmark load they were most of the
+table with every message. Past the sort, a Query on an index still tested every item of the
+table (a quarter of the emulation's time under ``bench/runtime.py``'s load, py-spy): the
+items that match an index's string key are kept per table until a write could change them
+(a put, a delete, a rolled-back transaction, or an update whose expression names an index
+key attribute). Under the local runtime's benchmark load they were most of the
 emulation's time; the last two are a fifth of a GetItem. ``bench/emulation.py`` measures
 moto with and without these patches in one run. DynamoDB itself does none of it.
 
@@ -23,6 +27,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import re
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -40,6 +45,8 @@ __all__ = ["install", "installed", "shared_botocore_data", "uninstall"]
 
 _ORIGINAL: dict[str, Any] = {}
 _query_scope = threading.local()
+#: Where a table keeps its index Query candidates (an attribute of moto's Table object).
+_KEPT = "_realtime_socket_candidates"
 
 
 def _base_key(item: Item) -> Any:
@@ -59,15 +66,88 @@ def _all_items(self: Table) -> list[Item]:
         if found is None:
             return []
         return list(found.values()) if self.range_key_attr else [found]
+    strings = tuple(getattr(_query_scope, "strings", ()))
+    kept = _candidates(self)
+    if strings and strings in kept:
+        return list(kept[strings])
     if self.range_key_attr:
         items = [item for partition in self.items.values() for item in partition.values()]
     else:
         items = list(self.items.values())
-    for name, value in getattr(_query_scope, "strings", ()):
+    for name, value in strings:
         # moto compares each candidate's index key with DynamoType's slow __eq__; a string
         # equals only the same string, so drop the others first (moto still checks the rest)
         items = [i for i in items if (a := i.attrs.get(name)) is not None and a.value == value]
+    if strings:
+        kept[strings] = list(items)
     return items
+
+
+def _candidates(table: Table) -> dict[tuple[tuple[str, str], ...], list[Item]]:
+    """The table's kept candidates: index key strings -> the items holding them."""
+    kept: dict[tuple[tuple[str, str], ...], list[Item]] | None = table.__dict__.get(_KEPT)
+    if kept is None:
+        kept = table.__dict__[_KEPT] = {}
+    return kept
+
+
+def _forget(table: Table) -> None:
+    table.__dict__.pop(_KEPT, None)
+
+
+def _index_key_names(table: Table) -> set[str]:
+    return {
+        key["AttributeName"]
+        for index in table.all_indexes()
+        for key in index.schema
+        if "AttributeName" in key
+    }
+
+
+_NAME = re.compile(r"#?[A-Za-z0-9_]+")
+
+
+def _may_change_index_keys(
+    table: Table, expression: str | None, names: dict[str, str] | None, legacy: Any
+) -> bool:
+    """Whether an update could change an index key attribute: its expression names one (a
+    name in any position counts), or it uses the legacy ``AttributeUpdates``."""
+    if legacy or not expression:
+        return True
+    named = {(names or {}).get(token, token) for token in _NAME.findall(expression)}
+    return bool(named & _index_key_names(table))
+
+
+def _table_put_item(self: Table, *args: Any, **kwargs: Any) -> Any:
+    try:
+        return _ORIGINAL["table_put_item"](self, *args, **kwargs)
+    finally:
+        _forget(self)
+
+
+def _table_delete_item(self: Table, *args: Any, **kwargs: Any) -> Any:
+    try:
+        return _ORIGINAL["table_delete_item"](self, *args, **kwargs)
+    finally:
+        _forget(self)
+
+
+def _update_item(self: DynamoDBBackend, table_name: str, *args: Any, **kwargs: Any) -> Any:
+    """moto's UpdateItem; the table's kept candidates go when it may change an index key
+    (a new item goes through ``Table.put_item``, which forgets them too)."""
+    names = ("key", "update_expression", "expression_attribute_names")
+    given = dict(zip(names, args, strict=False)) | kwargs
+    table = self.tables.get(table_name)
+    try:
+        return _ORIGINAL["update_item"](self, table_name, *args, **kwargs)
+    finally:
+        if table is not None and _may_change_index_keys(
+            table,
+            given.get("update_expression"),
+            given.get("expression_attribute_names"),
+            given.get("attribute_updates") or (args[4] if len(args) > 4 else None),
+        ):
+            _forget(table)
 
 
 def _sorted_items(
@@ -145,6 +225,7 @@ def _transact_write_items(self: DynamoDBBackend, transact_items: list[dict[str, 
 
 
 def _restore(table: Table, hash_key: DynamoType, range_key: DynamoType | None, item: Any) -> None:
+    _forget(table)
     if item is None:
         if range_key is None:
             table.items.pop(hash_key, None)
@@ -175,6 +256,9 @@ _PATCHES: dict[str, tuple[Any, str, Callable[..., Any] | Any]] = {
     "sorted_items": (Table, "sorted_items", _sorted_items),
     "query": (Table, "query", _query),
     "transact_write_items": (DynamoDBBackend, "transact_write_items", _transact_write_items),
+    "table_put_item": (Table, "put_item", _table_put_item),
+    "table_delete_item": (Table, "delete_item", _table_delete_item),
+    "update_item": (DynamoDBBackend, "update_item", _update_item),
     "copy": (backend_module, "copy", _TablesByReference()),
     "list_of_moto_modules": (backends, "list_of_moto_modules", _moto_modules),
     "method_names_from_class": (responses, "method_names_from_class", _method_names),

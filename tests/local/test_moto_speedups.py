@@ -245,3 +245,90 @@ def test_shared_botocore_data_reads_each_file_once_and_lists_the_same_regions():
     big = ("endpoints", "ec2/2016-11-15/service-2")  # what takes the time
     assert [reads.count(name) for name in big] == [1, 1]
     assert [unshared_reads.count(name) for name in big] == [3, 3]  # a read per session
+
+
+def _room_reads(client: Any, table: str) -> list[Any]:
+    """Every room's members, whole items (rate-limit counters and ttl included)."""
+    return [
+        _pages(
+            client,
+            TableName=table,
+            IndexName=Table.ROOM_INDEX,
+            KeyConditionExpression="#r = :r",
+            ExpressionAttributeNames={"#r": Table.ROOM_ID},
+            ExpressionAttributeValues={":r": {"S": room}},
+        )
+        for room in [*ROOMS, "room-new"]
+    ]
+
+
+def test_index_queries_see_every_kind_of_write(tables):
+    """The kept index candidates never outlive a write that changes them: after each write
+    (made with the speedups on), a Query answers as unpatched moto's does."""
+    client, table, _ = tables
+    items = client.scan(TableName=table)["Items"]
+    rows = [i[Table.CONNECTION_ID]["S"] for i in items if Table.USER_ID in i]  # not memberships
+    first, second, third = rows[:3]
+    key = {Table.CONNECTION_ID: {"S": first}}
+    writes: list[Callable[[], Any]] = [
+        # a new connection in two rooms (PutItems)
+        lambda: connections.put(
+            client, table, Connection("fresh=", "u9", 1, frozenset(ROOMS[:2])), ttl_seconds=60
+        ),
+        # joining and leaving rooms (UpdateItem on the row, Put/DeleteItem of memberships)
+        lambda: connections.subscribe(client, table, second, "room-new", 50),
+        lambda: connections.unsubscribe(client, table, second, "room-new"),
+        # counting messages: an UpdateItem naming no index key (the candidates stay)
+        lambda: connections.claim_send(client, table, third, 10, 20),
+        lambda: connections.claim_send(client, table, third, 10, 20),
+        # an UpdateItem that moves an item to another room of the index
+        lambda: client.update_item(
+            TableName=table,
+            Key=key,
+            UpdateExpression="SET #r = :r",
+            ExpressionAttributeNames={"#r": Table.ROOM_ID},
+            ExpressionAttributeValues={":r": {"S": "room-new"}},
+        ),
+        # ... and one through the legacy AttributeUpdates
+        lambda: client.update_item(
+            TableName=table,
+            Key=key,
+            AttributeUpdates={Table.ROOM_ID: {"Action": "PUT", "Value": {"S": ROOMS[0]}}},
+        ),
+        # a transaction that fails part-way: nothing changes
+        lambda: _failing_transaction(client, table, first),
+        # deleting a connection and its memberships
+        lambda: connections.delete_many(client, table, [third], now=time.time() + 10**6),
+    ]
+    for write in writes:
+        with moto_speedups.installed():
+            write()
+            patched = _room_reads(client, table)
+        assert patched == _room_reads(client, table)
+
+
+def _failing_transaction(client: Any, table: str, cid: str) -> None:
+    """Changes ``cid``'s ``ttl`` (projected, not a key: what a query returns, not where),
+    then fails on a condition: rolled back, the item is a copy from before."""
+    with pytest.raises(client.exceptions.TransactionCanceledException):
+        client.transact_write_items(
+            TransactItems=[
+                {
+                    "Update": {
+                        "TableName": table,
+                        "Key": {Table.CONNECTION_ID: {"S": cid}},
+                        "UpdateExpression": "SET #t = :t",
+                        "ExpressionAttributeNames": {"#t": Table.TTL},
+                        "ExpressionAttributeValues": {":t": {"N": "1"}},
+                    }
+                },
+                {
+                    "ConditionCheck": {
+                        "TableName": table,
+                        "Key": {Table.CONNECTION_ID: {"S": "no-such-connection"}},
+                        "ConditionExpression": "attribute_exists(#c)",
+                        "ExpressionAttributeNames": {"#c": Table.CONNECTION_ID},
+                    }
+                },
+            ]
+        )
