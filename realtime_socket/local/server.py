@@ -213,21 +213,33 @@ class LocalRuntime:
         return DEFAULT_REGION, DEFAULT_ACCOUNT
 
     def _start_moto(self) -> None:
-        """DynamoDB and SSM as the program declares them, in moto's server on loopback."""
+        """DynamoDB and SSM as the program declares them, in moto's server on loopback.
+
+        The seeding's clients are made while moto boots (a quarter of a second here).
+        """
         if self._moto is None:
             self._moto = AwsApis(self.options.host)
-        self._moto.start()
-        self.aws_endpoint = self._moto.endpoint
+        if not self._moto.endpoint:
+            self._moto.launch()
         session = boto3.session.Session(
             aws_access_key_id=_LOCAL_KEY,
             aws_secret_access_key=_LOCAL_KEY,
             region_name=_LOCAL_REGION,
         )
-        self.dev_parameters = seed(
-            session.client("dynamodb", endpoint_url=self.aws_endpoint),
-            session.client("ssm", endpoint_url=self.aws_endpoint),
-            self.model,
-        )
+
+        def clients(endpoint: str) -> tuple[Any, Any]:
+            return (
+                session.client("dynamodb", endpoint_url=endpoint),
+                session.client("ssm", endpoint_url=endpoint),
+            )
+
+        launched = self._moto.endpoint
+        dynamodb, ssm = clients(launched)
+        self._moto.start()
+        self.aws_endpoint = self._moto.endpoint
+        if self.aws_endpoint != launched:  # relaunched on another port (it was taken)
+            dynamodb, ssm = clients(self.aws_endpoint)
+        self.dev_parameters = seed(dynamodb, ssm, self.model)
 
     async def _reap_forever(self) -> None:
         while True:
