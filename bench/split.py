@@ -101,15 +101,12 @@ def _warm_payload(endpoint: str) -> bytes:
 def projection(room: int, cpu_per_post: float) -> list[dict[str, Any]]:
     """The same broadcast on Lambda at 256 MB and 1,769 MB, from the measured CPU per post."""
     rows = []
+    model = sizing.FanoutModel(concurrency=CONCURRENCY, cpu_per_post=cpu_per_post)
     for memory in (256, sizing.FULL_VCPU_MB):
-        per = sizing.posts_per_invocation(
-            memory, TIMEOUT_SECONDS, CONCURRENCY, cpu_per_post=cpu_per_post
-        )
+        per = model.posts_per_invocation(memory, TIMEOUT_SECONDS)
         workers = math.ceil(room / per)
-        seconds = sizing.broadcast_seconds(
-            min(room, per), memory, CONCURRENCY, cpu_per_post=cpu_per_post
-        )
-        one = sizing.broadcast_seconds(room, memory, CONCURRENCY, cpu_per_post=cpu_per_post)
+        seconds = model.broadcast_seconds(min(room, per), memory)
+        one = model.broadcast_seconds(room, memory)
         rows.append(
             {
                 "memory_mb": memory,

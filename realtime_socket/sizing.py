@@ -22,6 +22,7 @@ cost`` and the component's warning use the same numbers.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Final
 
 from realtime_socket.contract import DEFAULT_FANOUT_CONCURRENCY
@@ -29,20 +30,15 @@ from realtime_socket.contract import DEFAULT_FANOUT_CONCURRENCY
 __all__ = [
     "BASE_SECONDS",
     "CPU_PER_POST_SECONDS",
+    "DEFAULT",
     "FULL_VCPU_MB",
     "MAX_MEMORY_MB",
     "MAX_TIMEOUT_SECONDS",
     "MIN_MEMORY_MB",
     "POST_LATENCY_SECONDS",
     "SAFETY",
-    "base_seconds",
-    "broadcast_seconds",
-    "cheapest_memory",
-    "largest_room",
-    "posts_per_invocation",
-    "posts_per_second",
+    "FanoutModel",
     "vcpu",
-    "workers_needed",
 ]
 
 #: Memory at which a function gets one full vCPU.
@@ -91,15 +87,6 @@ def _check_room(room_size: float) -> None:
         raise ValueError(f"room_size must be 0 or more, got {room_size}")
 
 
-def _check_rates(concurrency: int, cpu_per_post: float, latency: float) -> None:
-    if concurrency < 1:
-        raise ValueError(f"concurrency must be 1 or more, got {concurrency}")
-    if cpu_per_post <= 0 or latency <= 0:
-        raise ValueError(
-            f"cpu_per_post and latency must be over 0 seconds, got {cpu_per_post} and {latency}"
-        )
-
-
 def vcpu(memory_mb: float) -> float:
     """The share of a vCPU that one broadcast can use at ``memory_mb``.
 
@@ -110,130 +97,91 @@ def vcpu(memory_mb: float) -> float:
     return min(memory_mb / FULL_VCPU_MB, 1.0)
 
 
-def posts_per_second(
-    memory_mb: float,
-    concurrency: int = DEFAULT_FANOUT_CONCURRENCY,
-    cpu_per_post: float = CPU_PER_POST_SECONDS,
-    latency: float = POST_LATENCY_SECONDS,
-) -> float:
-    """Posts a second: the lower of the CPU bound and the in-flight bound."""
-    _check_rates(concurrency, cpu_per_post, latency)
-    return min(vcpu(memory_mb) / cpu_per_post, concurrency / latency)
+@dataclass(frozen=True)
+class FanoutModel:
+    """The model's figures: the defaults are the measured ones; the component passes its
+    ``fanout_concurrency``, a benchmark its own CPU per post."""
+
+    #: Posts in flight per invocation (``functions.fanout_concurrency``).
+    concurrency: int = DEFAULT_FANOUT_CONCURRENCY
+    cpu_per_post: float = CPU_PER_POST_SECONDS
+    latency: float = POST_LATENCY_SECONDS
+    base: float = BASE_SECONDS
+    safety: float = SAFETY
+
+    def __post_init__(self) -> None:
+        if self.concurrency < 1:
+            raise ValueError(f"concurrency must be 1 or more, got {self.concurrency}")
+        if self.cpu_per_post <= 0 or self.latency <= 0:
+            raise ValueError(
+                "cpu_per_post and latency must be over 0 seconds, "
+                f"got {self.cpu_per_post} and {self.latency}"
+            )
+        if not 0 < self.safety <= 1:
+            raise ValueError(f"safety must be over 0 and at most 1, got {self.safety}")
+
+    def posts_per_second(self, memory_mb: float) -> float:
+        """Posts a second: the lower of the CPU bound and the in-flight bound."""
+        return min(vcpu(memory_mb) / self.cpu_per_post, self.concurrency / self.latency)
+
+    def base_seconds(self, memory_mb: float) -> float:
+        """An invocation's fixed work at ``memory_mb``: ``base`` at 256 MB, scaled by CPU."""
+        return self.base * vcpu(_BASE_MEMORY_MB) / vcpu(memory_mb)
+
+    def broadcast_seconds(self, room_size: int, memory_mb: float) -> float:
+        """Seconds one invocation needs to post to a whole room, fixed work included."""
+        _check_room(room_size)
+        return self.base_seconds(memory_mb) + room_size / self.posts_per_second(memory_mb)
+
+    def posts_per_invocation(self, memory_mb: float, timeout_seconds: float) -> int:
+        """Posts one invocation can make before its timeout, leaving the safety margin: the
+        largest room it broadcasts to without a split. 0 when the fixed work alone takes
+        the whole timeout."""
+        _check_timeout(timeout_seconds)
+        remaining = max(0.0, timeout_seconds - self.base_seconds(memory_mb))
+        return math.floor(self.posts_per_second(memory_mb) * self.safety * remaining)
+
+    def workers_needed(self, room_size: int, memory_mb: float, timeout_seconds: float) -> int:
+        """Invocations that share one broadcast to ``room_size`` connections (1: no split).
+
+        Raises:
+            ValueError: also when one invocation cannot post at all within the timeout.
+        """
+        _check_room(room_size)
+        each = self.posts_per_invocation(memory_mb, timeout_seconds)
+        if each == 0:
+            raise ValueError(
+                f"at {memory_mb:g} MB an invocation's fixed work "
+                f"({self.base_seconds(memory_mb):.2f} s) leaves no time to post within "
+                f"{timeout_seconds:g} s: raise the memory or the timeout"
+            )
+        return max(1, math.ceil(room_size / each))
+
+    def cheapest_memory(self, room_size: int, timeout_seconds: float) -> int | None:
+        """The least memory, in MB, at which one invocation broadcasts to the whole room.
+
+        Lambda takes any whole number of MB, so every step is tried (by bisection: posts per
+        invocation never fall as memory grows). Nothing past 1,769 MB helps, since the
+        fan-out uses one vCPU at most. None when even 1,769 MB is not enough: split the
+        broadcast.
+        """
+        _check_room(room_size)
+
+        def fits(memory_mb: int) -> bool:
+            served = self.posts_per_invocation(memory_mb, timeout_seconds)
+            return served >= room_size and served > 0
+
+        if not fits(FULL_VCPU_MB):
+            return None
+        low, high = MIN_MEMORY_MB, FULL_VCPU_MB
+        while low < high:
+            middle = (low + high) // 2
+            if fits(middle):
+                high = middle
+            else:
+                low = middle + 1
+        return low
 
 
-def base_seconds(memory_mb: float, base: float = BASE_SECONDS) -> float:
-    """An invocation's fixed work at ``memory_mb``: ``base`` at 256 MB, scaled by CPU."""
-    return base * vcpu(_BASE_MEMORY_MB) / vcpu(memory_mb)
-
-
-def broadcast_seconds(
-    room_size: int,
-    memory_mb: float,
-    concurrency: int = DEFAULT_FANOUT_CONCURRENCY,
-    cpu_per_post: float = CPU_PER_POST_SECONDS,
-    latency: float = POST_LATENCY_SECONDS,
-    base: float = BASE_SECONDS,
-) -> float:
-    """Seconds one invocation needs to post to a whole room, fixed work included."""
-    _check_room(room_size)
-    rate = posts_per_second(memory_mb, concurrency, cpu_per_post, latency)
-    return base_seconds(memory_mb, base) + room_size / rate
-
-
-def posts_per_invocation(
-    memory_mb: float,
-    timeout_seconds: float,
-    concurrency: int = DEFAULT_FANOUT_CONCURRENCY,
-    cpu_per_post: float = CPU_PER_POST_SECONDS,
-    latency: float = POST_LATENCY_SECONDS,
-    base: float = BASE_SECONDS,
-    safety: float = SAFETY,
-) -> int:
-    """Posts one invocation can make before its timeout, leaving the safety margin.
-
-    0 when the fixed work alone takes the whole timeout.
-    """
-    _check_timeout(timeout_seconds)
-    if not 0 < safety <= 1:
-        raise ValueError(f"safety must be over 0 and at most 1, got {safety}")
-    remaining = max(0.0, timeout_seconds - base_seconds(memory_mb, base))
-    rate = posts_per_second(memory_mb, concurrency, cpu_per_post, latency)
-    return math.floor(rate * safety * remaining)
-
-
-def largest_room(
-    memory_mb: float,
-    timeout_seconds: float,
-    concurrency: int = DEFAULT_FANOUT_CONCURRENCY,
-    cpu_per_post: float = CPU_PER_POST_SECONDS,
-    latency: float = POST_LATENCY_SECONDS,
-    base: float = BASE_SECONDS,
-    safety: float = SAFETY,
-) -> int:
-    """The largest room one invocation broadcasts to without splitting."""
-    return posts_per_invocation(
-        memory_mb, timeout_seconds, concurrency, cpu_per_post, latency, base, safety
-    )
-
-
-def workers_needed(
-    room_size: int,
-    memory_mb: float,
-    timeout_seconds: float,
-    concurrency: int = DEFAULT_FANOUT_CONCURRENCY,
-    cpu_per_post: float = CPU_PER_POST_SECONDS,
-    latency: float = POST_LATENCY_SECONDS,
-    base: float = BASE_SECONDS,
-    safety: float = SAFETY,
-) -> int:
-    """Invocations that share one broadcast to ``room_size`` connections (1: no split).
-
-    Raises:
-        ValueError: also when one invocation cannot post at all within the timeout.
-    """
-    _check_room(room_size)
-    each = posts_per_invocation(
-        memory_mb, timeout_seconds, concurrency, cpu_per_post, latency, base, safety
-    )
-    if each == 0:
-        raise ValueError(
-            f"at {memory_mb:g} MB an invocation's fixed work "
-            f"({base_seconds(memory_mb, base):.2f} s) leaves no time to post within "
-            f"{timeout_seconds:g} s: raise the memory or the timeout"
-        )
-    return max(1, math.ceil(room_size / each))
-
-
-def cheapest_memory(
-    room_size: int,
-    timeout_seconds: float,
-    concurrency: int = DEFAULT_FANOUT_CONCURRENCY,
-    cpu_per_post: float = CPU_PER_POST_SECONDS,
-    latency: float = POST_LATENCY_SECONDS,
-    base: float = BASE_SECONDS,
-    safety: float = SAFETY,
-) -> int | None:
-    """The least memory, in MB, at which one invocation broadcasts to the whole room.
-
-    Lambda takes any whole number of MB, so every step is tried (by bisection: posts per
-    invocation never fall as memory grows). Nothing past 1,769 MB helps, since the fan-out
-    uses one vCPU at most. None when even 1,769 MB is not enough: split the broadcast.
-    """
-    _check_room(room_size)
-
-    def fits(memory_mb: int) -> bool:
-        served = posts_per_invocation(
-            memory_mb, timeout_seconds, concurrency, cpu_per_post, latency, base, safety
-        )
-        return served >= room_size and served > 0
-
-    if not fits(FULL_VCPU_MB):
-        return None
-    low, high = MIN_MEMORY_MB, FULL_VCPU_MB
-    while low < high:
-        middle = (low + high) // 2
-        if fits(middle):
-            high = middle
-        else:
-            low = middle + 1
-    return low
+#: The model with the measured figures and the default concurrency.
+DEFAULT: Final = FanoutModel()

@@ -641,9 +641,8 @@ class ResolvedFunctions:
         """``fanout_share``, or what the sizing model gives this memory and timeout."""
         if self.fanout_share:
             return self.fanout_share
-        return sizing.posts_per_invocation(
-            self.memory_mb, self.timeout_seconds, self.fanout_concurrency
-        )
+        model = sizing.FanoutModel(concurrency=self.fanout_concurrency)
+        return model.posts_per_invocation(self.memory_mb, self.timeout_seconds)
 
 
 @dataclass(frozen=True)

@@ -21,12 +21,12 @@ def sizing_message(cfg: ResolvedArgs) -> str | None:
     """What to tell the operator about ``cfg``'s expected room, or None when it fits."""
     room = cfg.limits.expected_room_size
     memory, timeout = cfg.functions.memory_mb, cfg.functions.timeout_seconds
-    concurrency = cfg.functions.fanout_concurrency
-    served = sizing.largest_room(memory, timeout, concurrency)
+    model = sizing.FanoutModel(concurrency=cfg.functions.fanout_concurrency)
+    served = model.posts_per_invocation(memory, timeout)
     if room == 0 or room <= served:
         return None
-    seconds = sizing.broadcast_seconds(room, memory, concurrency)
-    cheapest = sizing.cheapest_memory(room, timeout, concurrency)
+    seconds = model.broadcast_seconds(room, memory)
+    cheapest = model.cheapest_memory(room, timeout)
     advice = (
         f"functions.memory_mb = {cheapest} would broadcast it in one invocation"
         if cheapest is not None
@@ -35,7 +35,7 @@ def sizing_message(cfg: ResolvedArgs) -> str | None:
     if served == 0:
         split = f"an invocation at {memory} MB cannot post at all within {timeout} s"
     else:
-        workers = sizing.workers_needed(room, memory, timeout, concurrency)
+        workers = model.workers_needed(room, memory, timeout)
         split = f"each broadcast will be split across {workers} fan-out workers"
     return (
         f"limits.expected_room_size = {room:,}: one invocation at {memory} MB would need "

@@ -163,6 +163,7 @@ def fanout(load: Load) -> Fanout:
     room = math.ceil(load.room_size)
     memory, timeout = load.memory_mb, load.timeout_seconds
     share = sizing.vcpu(memory)
+    model = sizing.DEFAULT
     return Fanout(
         room=room,
         memory_mb=memory,
@@ -170,12 +171,12 @@ def fanout(load: Load) -> Fanout:
         vcpu=share,
         cpu_bound=share / sizing.CPU_PER_POST_SECONDS,
         in_flight_bound=DEFAULT_FANOUT_CONCURRENCY / sizing.POST_LATENCY_SECONDS,
-        posts_per_second=sizing.posts_per_second(memory),
-        base_seconds=sizing.base_seconds(memory),
-        broadcast_seconds=sizing.broadcast_seconds(room, memory),
-        posts_per_invocation=sizing.posts_per_invocation(memory, timeout),
-        workers=sizing.workers_needed(room, memory, timeout),
-        cheapest_memory_mb=sizing.cheapest_memory(room, timeout),
+        posts_per_second=model.posts_per_second(memory),
+        base_seconds=model.base_seconds(memory),
+        broadcast_seconds=model.broadcast_seconds(room, memory),
+        posts_per_invocation=model.posts_per_invocation(memory, timeout),
+        workers=model.workers_needed(room, memory, timeout),
+        cheapest_memory_mb=model.cheapest_memory(room, timeout),
     )
 
 
@@ -196,7 +197,7 @@ def _design(design: str, load: Load, prices: dict[str, Any]) -> Estimate:
     sessions = connected * SECONDS_PER_MONTH / SESSION_SECONDS
     share = sizing.vcpu(load.memory_mb)
     if design == "realtime-socket":
-        seconds_per_post = 1 / sizing.posts_per_second(load.memory_mb)
+        seconds_per_post = 1 / sizing.DEFAULT.posts_per_second(load.memory_mb)
         workers = fanout(load).workers  # invocations per message, the sender's included
         reads_per_message = read_units([INDEX_ENTRY_BYTES] * math.ceil(room_size))
         if load.history_retention_seconds:

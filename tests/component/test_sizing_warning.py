@@ -29,11 +29,11 @@ def test_a_room_too_large_for_128_mb_is_reported_with_the_fix(warnings):
     evaluate_socket(functions={"memory_mb": 128}, limits={"expected_room_size": 10_000})
     assert len(warnings) == 1
     message, resource = warnings[0]
-    seconds = sizing.broadcast_seconds(10_000, 128)  # 1.0 s + 10,000 / 723.6 posts/s
+    seconds = sizing.DEFAULT.broadcast_seconds(10_000, 128)  # 1.0 s + 10,000 / 723.6 posts/s
     assert f"would need {seconds:,.1f} s" in message and "14.8 s" in message
     assert "serves at most 3,256 connections" in message
     assert "split across 4 fan-out workers" in message  # ceil(10,000 / 3,256)
-    cheapest = sizing.cheapest_memory(10_000, 10)
+    cheapest = sizing.DEFAULT.cheapest_memory(10_000, 10)
     assert cheapest is not None and 256 < cheapest < 1769
     assert f"functions.memory_mb = {cheapest} would broadcast it in one invocation" in message
     assert isinstance(resource, RealtimeSocket) and resource._name == "chat"
