@@ -57,6 +57,15 @@ class FanoutResult:
     failed: dict[str, str] = field(default_factory=dict)
     retries: int = 0
 
+    def counts(self) -> dict[str, int]:
+        """What a broadcast reports, in its log line and its metrics."""
+        return {
+            "delivered": self.delivered,
+            "gone": len(self.gone),
+            "failed": len(self.failed),
+            "retries": self.retries,
+        }
+
 
 class _Link(asyncio.BufferedProtocol):
     """One keep-alive HTTP/1.1 connection: sends a request, parses its one response.

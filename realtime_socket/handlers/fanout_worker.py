@@ -51,24 +51,15 @@ def handle(
         share.frame,
         on_gone=lambda ids: presence.remove_gone(db, api, cfg, ids, room=share.room),
     )
-    metrics.broadcast(
-        "fanout-worker",
-        delivered=result.delivered,
-        gone=len(result.gone),
-        failed=len(result.failed),
-        retries=result.retries,
-        seconds=time.perf_counter() - posting,
-    )
+    counts = result.counts()
+    metrics.broadcast("fanout-worker", counts, seconds=time.perf_counter() - posting)
     outcome = "ok" if not result.failed else "partial"
     fields: dict[str, Any] = {
         "route": "fanout-worker",
         "room": share.room,
         "seq": share.seq,
         "targets": len(share.targets),
-        "delivered": result.delivered,
-        "gone": len(result.gone),
-        "failed": len(result.failed),
-        "retries": result.retries,
+        **counts,
         "outcome": outcome,
         "durationMs": round((time.perf_counter() - started) * 1000, 3),
     }

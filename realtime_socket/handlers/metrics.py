@@ -154,19 +154,24 @@ def refused(route: str, reason: str) -> None:
 
 def broadcast(
     route: str,
+    counts: Mapping[str, int],
     *,
-    delivered: int,
-    gone: int,
-    failed: int,
-    retries: int,
     seconds: float,
     handoffs: int | None = None,
 ) -> None:
-    """Count one broadcast's posts (or one fan-out worker's share of it).
+    """Count one broadcast's posts (or one fan-out worker's share of it): ``counts`` as
+    ``FanoutResult.counts`` gives them (delivered, gone, failed, retries).
 
     Every count is emitted, zeros too, so each broadcast is one sample of each metric and
     an alarm on ``Failed`` sees the broadcasts that failed nothing. ``handoffs`` only where
     shares can be handed (``sendmessage``).
     """
-    numbers = (delivered, gone, failed, retries, round(seconds, 6), handoffs)
+    numbers = (
+        counts["delivered"],
+        counts["gone"],
+        counts["failed"],
+        counts["retries"],
+        round(seconds, 6),
+        handoffs,
+    )
     emit(route, {n: v for n, v in zip(_BROADCAST, numbers, strict=True) if v is not None})

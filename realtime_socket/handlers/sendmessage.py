@@ -159,20 +159,11 @@ def handle(
             hand_off=hand_off,
         )
         result = split.result
-        metrics.broadcast(
-            "sendmessage",
-            delivered=result.delivered,
-            gone=len(result.gone),
-            failed=len(result.failed),
-            retries=result.retries,
-            seconds=time.perf_counter() - started,
-            handoffs=split.workers,
-        )
+        counts = result.counts()
+        seconds = time.perf_counter() - started
+        metrics.broadcast("sendmessage", counts, seconds=seconds, handoffs=split.workers)
         log.set(
-            delivered=result.delivered,
-            gone=len(result.gone),
-            failed=len(result.failed),
-            retries=result.retries,
+            **counts,
             workers=split.workers,
             handed=split.handed,
             outcome="ok" if not result.failed and not split.incomplete else "partial",
