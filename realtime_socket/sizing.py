@@ -49,8 +49,8 @@ MAX_MEMORY_MB: Final = 10240
 #: Lambda's longest timeout.
 MAX_TIMEOUT_SECONDS: Final = 900
 #: CPU seconds per ``@connections`` post at one full vCPU: signing, the HTTP/1.1 exchange,
-#: the answer's handling. ``python -m bench.fanout`` measured 93 µs (user + system) for
-#: handlers/fanout.py on the development machine (2026-11-29); rounded up. Over TLS, as on
+#: the answer's handling. ``python -m bench.fanout`` measured 88-93 µs (user + system) for
+#: handlers/fanout.py on the development machine (2026-11-29, 11-30); rounded up. Over TLS, as on
 #: AWS, the encryption adds some: the margin below covers it.
 CPU_PER_POST_SECONDS: Final = 0.0001
 #: One ``@connections`` round trip within the Region.
