@@ -18,7 +18,7 @@ from this environment (``pip install aws-lambda-powertools``); without it those 
 skipped.
 
     .venv/bin/python -m bench.coldstart            # 15 runs each
-    .venv/bin/python -m bench.coldstart --quick    # 3 runs, as CI runs it
+    .venv/bin/python -m bench.coldstart --quick    # 1 run, as CI runs it
 """
 
 from __future__ import annotations
@@ -158,7 +158,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--json", default=results_path("coldstart"))
     args = parser.parse_args()
-    runs = 3 if args.quick else max(11, args.runs)
+    runs = 1 if args.quick else max(11, args.runs)
     local = f"python{sys.version_info.major}.{sys.version_info.minor}"
     runtime = lambda_runtime_dir()
     hmac = packaging.dependency_dir(packaging.HMAC_REQUIREMENTS, "x86_64", local)

@@ -8,7 +8,7 @@ The same load then runs against a plain ``websockets`` broadcast server
 here without API Gateway's semantics. Also reports how long ``realtime-socket dev`` takes
 from launch to its banner (functions keep warming in the background after it): once with
 ``--no-cache`` (the program evaluated, as on a first start) and the median of three starts
-from the cached evaluation.
+from the cached evaluation (one with ``--quick``).
 
     .venv/bin/python -m bench.runtime                  # 1,000 clients, rooms of 10, 10 s
     .venv/bin/python -m bench.runtime --quick          # 40 clients, 2 s, as CI runs it
@@ -117,7 +117,7 @@ def main() -> None:
     python = sys.executable
 
     first_start_s = ready_seconds("--no-cache")
-    ready_s = statistics.median(ready_seconds() for _ in range(3))
+    ready_s = statistics.median(ready_seconds() for _ in range(1 if args.quick else 3))
     runtime, url_for = start_dev()
     try:
         ours = asyncio.run(run_load(url_for, args.clients, args.room_size, args.seconds))
