@@ -91,7 +91,9 @@ def save(path: Path, cfg: StackConfig, model: LocalModel) -> None:
     temporary = path.with_name(f".{path.name}.{os.getpid()}")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        temporary.write_bytes(pickle.dumps(saved, protocol=pickle.HIGHEST_PROTOCOL))
+        # Owner-only: the model holds what the stack files hold (a readable jwtSecret too)
+        with open(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as out:
+            out.write(pickle.dumps(saved, protocol=pickle.HIGHEST_PROTOCOL))
         os.replace(temporary, path)
     except OSError:
         with contextlib.suppress(OSError):

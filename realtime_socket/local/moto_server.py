@@ -64,6 +64,9 @@ class AwsApis:
         self.endpoint = ""
         self._port = 0
         self._process: subprocess.Popen[bytes] | None = None
+        #: Set by :meth:`stop`: a :meth:`start` waiting in another thread gives up, and
+        #: nothing launches again (a Ctrl-C can stop the runtime while moto boots).
+        self._stopped = False
 
     def launch(self) -> None:
         """Start the process without waiting for it to answer (:meth:`start` waits).
@@ -78,17 +81,26 @@ class AwsApis:
         self.endpoint = f"http://{self.host}:{port}"
 
     def start(self, timeout: float = 30.0) -> None:
-        """Launch the process unless :meth:`launch` did, and return once it answers."""
+        """Launch the process unless :meth:`launch` did, and return once it answers.
+
+        Raises:
+            RuntimeError: it did not start, or :meth:`stop` was called meanwhile.
+        """
         for _ in range(3):  # the port may be taken between probing and binding
+            if self._stopped:
+                break
             if self._process is None:
                 self.launch()
-            assert self._process is not None
+            process = self._process
+            assert process is not None
             deadline = time.monotonic() + timeout
-            while time.monotonic() < deadline and self._process.poll() is None:
+            while time.monotonic() < deadline and process.poll() is None and not self._stopped:
                 if _answers(self.host, self._port, any_status=self.as_shipped):
                     return
                 time.sleep(0.05)
-            self.stop()
+            self._terminate()
+        if self._stopped:
+            raise RuntimeError("the local AWS API emulation was stopped while starting")
         raise RuntimeError("the local AWS API emulation (moto server) did not start")
 
     def _spawn(self, port: int) -> subprocess.Popen[bytes]:
@@ -101,13 +113,18 @@ class AwsApis:
         )
 
     def stop(self) -> None:
-        if self._process is not None:
-            self._process.terminate()
+        """End the process for good, also while :meth:`start` waits for it."""
+        self._stopped = True
+        self._terminate()
+
+    def _terminate(self) -> None:
+        process, self._process = self._process, None
+        if process is not None:
+            process.terminate()
             with contextlib.suppress(subprocess.TimeoutExpired):
-                self._process.wait(5)
-            if self._process.poll() is None:
-                self._process.kill()
-            self._process = None
+                process.wait(5)
+            if process.poll() is None:
+                process.kill()
 
 
 def _answers(host: str, port: int, any_status: bool) -> bool:

@@ -127,6 +127,8 @@ class LocalRuntime:
         )
         self._management: ManagementServer | None = None
         self._moto: AwsApis | None = aws
+        self._starting_aws: asyncio.Future[None] | None = None
+        self._stopping = False
         self._reaper: asyncio.Task[None] | None = None
         self._prewarming: asyncio.Future[Any] | None = None
         self.aws_endpoint = ""
@@ -135,7 +137,10 @@ class LocalRuntime:
     # -- lifecycle ---------------------------------------------------------------------
 
     async def start(self) -> None:
-        await asyncio.to_thread(self._start_moto)
+        # Kept: stop() joins it, so a runtime stopped while moto boots leaves no thread
+        # waiting on a process it killed.
+        self._starting_aws = asyncio.ensure_future(asyncio.to_thread(self._start_moto))
+        await self._starting_aws
         self._management = ManagementServer(
             self.connections_api,
             self.options.host,
@@ -188,6 +193,7 @@ class LocalRuntime:
 
     async def stop(self) -> None:
         """Close every connection, stop every function and the local AWS APIs; idempotent."""
+        self._stopping = True
         if self._reaper:
             self._reaper.cancel()
         if self._prewarming is not None and not self._prewarming.done():
@@ -200,8 +206,10 @@ class LocalRuntime:
             await self._management.stop()
             self._management = None
         if self._moto is not None:
-            self._moto.stop()
+            self._moto.stop()  # a start still waiting for it gives up
             self._moto = None
+        if self._starting_aws is not None:
+            await asyncio.gather(self._starting_aws, return_exceptions=True)
 
     def _program_region_and_account(self) -> tuple[str, str]:
         """Where the program's ARNs say its resources live (its APIs' execution ARNs), so an
@@ -217,10 +225,13 @@ class LocalRuntime:
 
         The seeding's clients are made while moto boots (a quarter of a second here).
         """
-        if self._moto is None:
-            self._moto = AwsApis(self.options.host)
-        if not self._moto.endpoint:
-            self._moto.launch()
+        if self._stopping:
+            raise RuntimeError("the runtime was stopped before the AWS emulation started")
+        moto = self._moto
+        if moto is None:
+            moto = self._moto = AwsApis(self.options.host)
+        if not moto.endpoint:
+            moto.launch()
         session = boto3.session.Session(
             aws_access_key_id=_LOCAL_KEY,
             aws_secret_access_key=_LOCAL_KEY,
@@ -233,10 +244,10 @@ class LocalRuntime:
                 session.client("ssm", endpoint_url=endpoint),
             )
 
-        launched = self._moto.endpoint
+        launched = moto.endpoint
         dynamodb, ssm = clients(launched)
-        self._moto.start()
-        self.aws_endpoint = self._moto.endpoint
+        moto.start()  # raises if stop() came first
+        self.aws_endpoint = moto.endpoint
         if self.aws_endpoint != launched:  # relaunched on another port (it was taken)
             dynamodb, ssm = clients(self.aws_endpoint)
         self.dev_parameters = seed(dynamodb, ssm, self.model)

@@ -59,6 +59,8 @@ def test_a_second_start_reuses_the_evaluation(project):
     build = Builds(folder)
     first, cached = model_cache.load_or_build(folder, cfg, build)
     assert not cached
+    mode = model_cache.cache_path(folder, cfg.stack).stat().st_mode
+    assert mode & 0o077 == 0  # the owner's alone: it holds what the stack files hold
     again, cached = model_cache.load_or_build(folder, cfg, build)
     assert cached and build.count == 1
     assert again == first  # the same functions, files and environment
