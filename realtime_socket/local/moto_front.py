@@ -109,14 +109,4 @@ def warm(region: str = _DEFAULT_REGION) -> None:
 def serve(host: str, port: int) -> None:
     """Warm the backends, then serve until the process ends."""
     warm()
-    # SIGTERM ends the process at once: aiohttp would otherwise wait up to a minute for
-    # the clients' keep-alive connections before it exits.
-    web.run_app(
-        app(),
-        host=host,
-        port=port,
-        access_log=None,
-        print=None,
-        handle_signals=False,
-        shutdown_timeout=0.5,
-    )
+    web.run_app(app(), host=host, port=port, access_log=None, print=None, handle_signals=False)

@@ -125,7 +125,6 @@ class AwsApis:
                 process.wait(5)
             if process.poll() is None:
                 process.kill()
-                process.wait()  # reaped: gone when this returns
 
 
 def _answers(host: str, port: int, any_status: bool) -> bool:
