@@ -288,13 +288,7 @@ def _cmd_dev(args: argparse.Namespace) -> int:
         # hands it over: whatever had started (the runtime stops its own) is stopped.
         aws.stop()
         _say("stopped cleanly")
-        # And the process ends here: after a Ctrl-C in the middle of the start's imports,
-        # the interpreter's own exit was seen to end the process by SIGINT (status -2),
-        # under load, after this clean stop. Nothing is left to run: exit at once.
-        with contextlib.suppress(OSError):
-            sys.stdout.flush()
-            sys.stderr.flush()
-        os._exit(0)
+        return 0
     except BaseException as exc:
         aws.stop()
         if isinstance(exc, OSError) and exc.errno == errno.EADDRINUSE:
